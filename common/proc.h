@@ -1,0 +1,23 @@
+/* Running a helper program (an OCI runtime, a CNI plugin) with a timeout.
+ * The child is watched through a pidfd and poll(), never by sleeping. */
+#pragma once
+
+#include <stddef.h>
+
+#include "common/err.h"
+
+struct proc_result {
+    int exit_code;   /* valid when term_signal == 0 */
+    int term_signal; /* the signal that ended the child, or 0 */
+    char *output;    /* stdout and stderr together, NUL-terminated; free() it */
+    size_t output_len;
+};
+
+/* Runs argv[0] (looked up on PATH when it has no '/') with stdin from
+ * /dev/null and stdout+stderr captured up to max_output bytes (the rest is
+ * read and dropped). The child is killed after timeout_ms.
+ * Errors: CRIB_NOT_FOUND (no such program), CRIB_TIMEOUT, CRIB_INTERNAL. */
+int proc_run(const char *const argv[], int timeout_ms, size_t max_output,
+             struct proc_result *ret_result, struct crib_err *err);
+
+void proc_result_done(struct proc_result *result);

@@ -1,0 +1,96 @@
+/* Shared inside cri/ only: the call, the method table and the handlers. */
+#pragma once
+
+#include <grpc/grpc.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api.pb-c.h"
+#include "common/arena.h"
+#include "common/err.h"
+#include "cri/server.h"
+
+struct cri_call;
+
+/* A handler fills *ret_resp (from call->arena) or, for a server-streaming
+ * method, sends its items with cri_call_send() and leaves *ret_resp NULL. */
+typedef int (*cri_handler_fn)(struct cri_call *call, const ProtobufCMessage *req,
+                              ProtobufCMessage **ret_resp, struct crib_err *err);
+/* Checks a decoded request before the handler runs; CRIB_INVALID naming the field. */
+typedef int (*cri_validate_fn)(const ProtobufCMessage *req, struct crib_err *err);
+
+enum cri_method_flags {
+    CRI_LONG = 1u << 0,   /* may block for long: runs on the long-call pool */
+    CRI_STREAM = 1u << 1, /* server-streaming */
+    CRI_QUIET = 1u << 2,  /* polled often: success is logged at debug only */
+};
+
+struct cri_method {
+    const char *path; /* "/runtime.v1.RuntimeService/Version" */
+    const char *name; /* "Version" */
+    const ProtobufCMessageDescriptor *request;
+    const ProtobufCMessageDescriptor *response;
+    cri_handler_fn handler;
+    cri_validate_fn validate;
+    unsigned flags;
+};
+
+extern const struct cri_method cri_methods[];
+extern const size_t cri_n_methods;
+
+struct cri_call {
+    const struct cri_method *method; /* NULL for a method crib does not know */
+    struct cri_runtime *rt;
+    grpc_call *call;
+    grpc_completion_queue *cq; /* this call's own, for synchronous batches */
+    gpr_timespec deadline;
+    grpc_metadata_array metadata;
+    grpc_call_details details;  /* for unknown methods only */
+    grpc_byte_buffer *payload;
+    struct arena arena;          /* the request, the response, and their strings */
+    ProtobufCAllocator allocator; /* protobuf-c over the arena */
+    uint64_t id;
+    bool initial_metadata_sent;
+    bool close_received;
+    int cancelled; /* set by gRPC when the close arrives */
+};
+
+/* Runs one call to completion on the calling (worker) thread: decode,
+ * validate, handle, reply, log. */
+void cri_dispatch(struct cri_call *call);
+
+/* Ends a call with err's status without running its handler (e.g. when no
+ * worker can take it). */
+void cri_reject(struct cri_call *call, const struct crib_err *err);
+
+/* Sends one message of a server-streaming reply; blocks while the client is
+ * slow to read. Errors: CRIB_UNAVAILABLE when the client has gone. */
+int cri_call_send(struct cri_call *call, const ProtobufCMessage *msg, struct crib_err *err);
+
+/* True once the client has cancelled or gone away, or the deadline passed. */
+bool cri_call_cancelled(struct cri_call *call);
+
+/* The gRPC status for an error code. */
+grpc_status_code cri_status_from_code(enum crib_code code);
+
+/* Allocation from the call's arena, for building replies. */
+#define CRI_NEW(call, type, init_fn)                                                               \
+    ({                                                                                             \
+        type *_m = arena_alloc(&(call)->arena, sizeof(type));                                      \
+        init_fn(_m);                                                                               \
+        _m;                                                                                        \
+    })
+
+/* Handlers, one file per RPC group (style.md). */
+int cri_unimplemented(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,
+                      struct crib_err *err);
+int cri_version(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,
+                struct crib_err *err);
+int cri_status(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,
+               struct crib_err *err);
+int cri_runtime_config(struct cri_call *call, const ProtobufCMessage *req,
+                       ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_update_runtime_config(struct cri_call *call, const ProtobufCMessage *req,
+                              ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_validate_update_runtime_config(const ProtobufCMessage *req, struct crib_err *err);

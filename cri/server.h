@@ -1,0 +1,43 @@
+/* The CRI gRPC server: RuntimeService and ImageService on a unix socket. */
+#pragma once
+
+#include <stddef.h>
+
+#include "common/err.h"
+#include "common/store.h"
+#include "netcni/cniconf.h"
+#include "oci/handler.h"
+
+enum cri_cgroup_driver { CRI_CGROUP_SYSTEMD, CRI_CGROUP_CGROUPFS };
+
+/* What the handlers serve from; owned by the daemon, read-only while serving
+ * except where a field says otherwise. */
+struct cri_runtime {
+    const char *config_json; /* the config in force, for verbose Status */
+    enum cri_cgroup_driver cgroup_driver;
+    struct oci_handler *handlers; /* each has its own probe lock */
+    size_t n_handlers;
+    size_t default_handler; /* index into handlers */
+    struct cniconf_dirs cni;
+    struct store *store;
+};
+
+struct cri_server_options {
+    const char *socket_path;
+    unsigned workers;      /* threads for short calls */
+    unsigned long_workers; /* threads for long calls */
+    unsigned shutdown_timeout_ms;
+    struct cri_runtime *runtime;
+};
+
+struct cri_server;
+
+/* Creates the socket (parent dirs made, mode 0660, a stale socket replaced)
+ * and starts serving. Refuses a socket another server still answers on.
+ * Errors: CRIB_EXISTS (socket in use), CRIB_INTERNAL. */
+int cri_server_start(const struct cri_server_options *opts, struct cri_server **ret_server,
+                     struct crib_err *err);
+
+/* Stops accepting calls, lets calls in flight finish for up to the shutdown
+ * timeout, cancels the rest, and frees the server. */
+void cri_server_stop(struct cri_server *server);

@@ -1,0 +1,425 @@
+#include "daemon/config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/xalloc.h"
+
+#define CONFIG_MAX_DROPINS 64
+#define CONFIG_MAX_WORKERS 256
+
+static void json_putp(struct json_object **o)
+{
+    if (*o)
+        json_object_put(*o);
+}
+
+void config_set(char **field, const char *value)
+{
+    free(*field);
+    *field = value ? xstrdup(value) : NULL;
+}
+
+static void runtime_set(struct config_runtime *rt, const char *name, const char *path,
+                        const char *type)
+{
+    config_set(&rt->name, name);
+    config_set(&rt->path, path);
+    config_set(&rt->type, type);
+}
+
+void config_defaults(struct crib_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    config_set(&cfg->root_dir, "/var/lib/crib");
+    config_set(&cfg->state_dir, "/run/crib");
+    config_set(&cfg->listen, "/run/crib/crib.sock");
+    cfg->log_level = LOG_LEVEL_INFO;
+    cfg->log_format = LOG_FORMAT_LOGFMT;
+    /* The kubelet must use the same driver; systemd's is right where systemd
+     * is the init, as on most nodes. */
+    config_set(&cfg->cgroup_driver, access("/run/systemd/system", F_OK) == 0 ? "systemd" : "cgroupfs");
+    config_set(&cfg->default_runtime, "runc");
+    runtime_set(&cfg->runtimes[0], "runc", "runc", "runc");
+    cfg->n_runtimes = 1;
+    config_set(&cfg->cni_conf_dir, "/etc/cni/net.d");
+    config_set(&cfg->cni_bin_dirs[0], "/opt/cni/bin");
+    config_set(&cfg->cni_bin_dirs[1], "/usr/lib/cni");
+    cfg->workers = 4;
+    cfg->long_workers = 16;
+    cfg->shutdown_timeout_s = 10;
+}
+
+static int want_type(struct json_object *v, enum json_type t, const char *key, struct crib_err *err)
+{
+    if (!json_object_is_type(v, t))
+        return crib_fail(err, CRIB_INVALID, 0, "\"%s\" must be a %s", key, json_type_to_name(t));
+    return 0;
+}
+
+static int get_str(struct json_object *v, const char *key, char **field, struct crib_err *err)
+{
+    int r = want_type(v, json_type_string, key, err);
+
+    if (r < 0)
+        return r;
+    if (json_object_get_string_len(v) == 0)
+        return crib_fail(err, CRIB_INVALID, 0, "\"%s\" must not be empty", key);
+    config_set(field, json_object_get_string(v));
+    return 0;
+}
+
+static int get_uint(struct json_object *v, const char *key, unsigned min, unsigned max,
+                    unsigned *field, struct crib_err *err)
+{
+    int64_t n;
+    int r = want_type(v, json_type_int, key, err);
+
+    if (r < 0)
+        return r;
+    n = json_object_get_int64(v);
+    if (n < min || n > max)
+        return crib_fail(err, CRIB_INVALID, 0, "\"%s\" must be between %u and %u", key, min, max);
+    *field = (unsigned)n;
+    return 0;
+}
+
+static struct config_runtime *runtime_slot(struct crib_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_runtimes; i++)
+        if (strcmp(cfg->runtimes[i].name, name) == 0)
+            return &cfg->runtimes[i];
+    if (cfg->n_runtimes == CONFIG_MAX_RUNTIMES)
+        return NULL;
+    config_set(&cfg->runtimes[cfg->n_runtimes].name, name);
+    return &cfg->runtimes[cfg->n_runtimes++];
+}
+
+static int apply_runtime(struct config_runtime *rt, struct json_object *obj, struct crib_err *err)
+{
+    int r = want_type(obj, json_type_object, rt->name, err);
+
+    if (r < 0)
+        return r;
+    json_object_object_foreach(obj, key, v)
+    {
+        if (strcmp(key, "path") == 0)
+            r = get_str(v, key, &rt->path, err);
+        else if (strcmp(key, "root") == 0)
+            r = get_str(v, key, &rt->root, err);
+        else if (strcmp(key, "type") == 0)
+            r = get_str(v, key, &rt->type, err);
+        else
+            r = crib_fail(err, CRIB_INVALID, 0, "unknown key \"%s\"", key);
+        if (r < 0)
+            return crib_wrap(err, "runtimes.%s", rt->name);
+    }
+    return 0;
+}
+
+static int apply_runtimes(struct crib_config *cfg, struct json_object *obj, struct crib_err *err)
+{
+    int r = want_type(obj, json_type_object, "runtimes", err);
+
+    if (r < 0)
+        return r;
+    json_object_object_foreach(obj, name, v)
+    {
+        struct config_runtime *rt;
+
+        if (!*name)
+            return crib_fail(err, CRIB_INVALID, 0, "runtimes: a handler name must not be empty");
+        rt = runtime_slot(cfg, name);
+        if (!rt)
+            return crib_fail(err, CRIB_LIMIT, 0, "runtimes: more than %d handlers",
+                             CONFIG_MAX_RUNTIMES);
+        r = apply_runtime(rt, v, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int apply_dirs(char **dirs, struct json_object *arr, const char *key, struct crib_err *err)
+{
+    size_t n;
+    int r = want_type(arr, json_type_array, key, err);
+
+    if (r < 0)
+        return r;
+    n = json_object_array_length(arr);
+    if (n == 0 || n > CONFIG_MAX_DIRS)
+        return crib_fail(err, CRIB_INVALID, 0, "\"%s\" must list 1 to %d dirs", key,
+                         CONFIG_MAX_DIRS);
+    for (size_t i = 0; i < CONFIG_MAX_DIRS; i++)
+        config_set(&dirs[i], NULL);
+    for (size_t i = 0; i < n; i++) {
+        r = get_str(json_object_array_get_idx(arr, i), key, &dirs[i], err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int apply_cni(struct crib_config *cfg, struct json_object *obj, struct crib_err *err)
+{
+    int r = want_type(obj, json_type_object, "cni", err);
+
+    if (r < 0)
+        return r;
+    json_object_object_foreach(obj, key, v)
+    {
+        if (strcmp(key, "confDir") == 0)
+            r = get_str(v, key, &cfg->cni_conf_dir, err);
+        else if (strcmp(key, "binDirs") == 0)
+            r = apply_dirs(cfg->cni_bin_dirs, v, key, err);
+        else
+            r = crib_fail(err, CRIB_INVALID, 0, "unknown key \"%s\"", key);
+        if (r < 0)
+            return crib_wrap(err, "cni");
+    }
+    return 0;
+}
+
+static int apply_enum(struct json_object *v, const char *key, struct crib_config *cfg,
+                      struct crib_err *err)
+{
+    int r = want_type(v, json_type_string, key, err);
+    const char *s = json_object_get_string(v);
+
+    if (r < 0)
+        return r;
+    if (strcmp(key, "logLevel") == 0)
+        r = log_level_parse(s, &cfg->log_level);
+    else
+        r = log_format_parse(s, &cfg->log_format);
+    if (r < 0)
+        return crib_fail(err, CRIB_INVALID, 0, "\"%s\": unknown value '%s'", key, s);
+    return 0;
+}
+
+static int apply_key(struct crib_config *cfg, const char *key, struct json_object *v,
+                     struct crib_err *err)
+{
+    if (strcmp(key, "rootDir") == 0)
+        return get_str(v, key, &cfg->root_dir, err);
+    if (strcmp(key, "stateDir") == 0)
+        return get_str(v, key, &cfg->state_dir, err);
+    if (strcmp(key, "listen") == 0)
+        return get_str(v, key, &cfg->listen, err);
+    if (strcmp(key, "logLevel") == 0 || strcmp(key, "logFormat") == 0)
+        return apply_enum(v, key, cfg, err);
+    if (strcmp(key, "cgroupDriver") == 0)
+        return get_str(v, key, &cfg->cgroup_driver, err);
+    if (strcmp(key, "defaultRuntime") == 0)
+        return get_str(v, key, &cfg->default_runtime, err);
+    if (strcmp(key, "runtimes") == 0)
+        return apply_runtimes(cfg, v, err);
+    if (strcmp(key, "cni") == 0)
+        return apply_cni(cfg, v, err);
+    if (strcmp(key, "workers") == 0)
+        return get_uint(v, key, 1, CONFIG_MAX_WORKERS, &cfg->workers, err);
+    if (strcmp(key, "longWorkers") == 0)
+        return get_uint(v, key, 1, CONFIG_MAX_WORKERS, &cfg->long_workers, err);
+    if (strcmp(key, "shutdownTimeoutSeconds") == 0)
+        return get_uint(v, key, 0, 3600, &cfg->shutdown_timeout_s, err);
+    return crib_fail(err, CRIB_INVALID, 0, "unknown key \"%s\"", key);
+}
+
+int config_apply_json(struct crib_config *cfg, const char *text, size_t len, struct crib_err *err)
+{
+    _cleanup_(json_putp) struct json_object *root = NULL;
+    struct json_tokener *tok;
+    enum json_tokener_error jerr;
+    int r;
+
+    if (len > CONFIG_MAX_BYTES)
+        return crib_fail(err, CRIB_LIMIT, 0, "config over %u bytes", CONFIG_MAX_BYTES);
+    tok = json_tokener_new();
+    root = json_tokener_parse_ex(tok, text, (int)len);
+    jerr = json_tokener_get_error(tok);
+    /* Trailing bytes after the object would be silently lost: refuse them. */
+    if (root && jerr == json_tokener_success && json_tokener_get_parse_end(tok) < len)
+        jerr = json_tokener_error_parse_unexpected;
+    json_tokener_free(tok);
+    if (!root || jerr != json_tokener_success)
+        return crib_fail(err, CRIB_INVALID, 0, "not valid JSON: %s", json_tokener_error_desc(jerr));
+    if (!json_object_is_type(root, json_type_object))
+        return crib_fail(err, CRIB_INVALID, 0, "the config must be a JSON object");
+    json_object_object_foreach(root, key, v)
+    {
+        r = apply_key(cfg, key, v, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int apply_file(struct crib_config *cfg, const char *path, bool must_exist,
+                      struct crib_err *err)
+{
+    _cleanup_free_ char *text = NULL;
+    size_t len;
+    int r = fs_read_file(path, CONFIG_MAX_BYTES, &text, &len, err);
+
+    if (r < 0 && err->code == CRIB_NOT_FOUND && !must_exist)
+        return 0;
+    if (r < 0)
+        return crib_wrap(err, "config");
+    r = config_apply_json(cfg, text, len, err);
+    if (r < 0)
+        return crib_wrap(err, "config %s", path);
+    return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int apply_dropins(struct crib_config *cfg, const char *path, struct crib_err *err)
+{
+    _cleanup_free_ char *dir = xasprintf("%s.d", path);
+    _cleanup_closedir_ DIR *d = opendir(dir);
+    char *names[CONFIG_MAX_DROPINS];
+    struct dirent *de;
+    size_t n = 0;
+    int r = 0;
+
+    if (!d)
+        return errno == ENOENT ? 0 : crib_fail(err, CRIB_INTERNAL, errno, "config dir %s", dir);
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+
+        if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
+            continue;
+        if (n == CONFIG_MAX_DROPINS) {
+            r = crib_fail(err, CRIB_LIMIT, 0, "%s: more than %d drop-ins", dir, CONFIG_MAX_DROPINS);
+            break;
+        }
+        names[n++] = xasprintf("%s/%s", dir, de->d_name);
+    }
+    qsort(names, n, sizeof(*names), name_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (r >= 0)
+            r = apply_file(cfg, names[i], true, err);
+        free(names[i]);
+    }
+    return r;
+}
+
+int config_load(struct crib_config *cfg, const char *path, bool must_exist, struct crib_err *err)
+{
+    int r = apply_file(cfg, path, must_exist, err);
+
+    if (r < 0)
+        return r;
+    return apply_dropins(cfg, path, err);
+}
+
+static int finish_runtime(struct crib_config *cfg, struct config_runtime *rt, struct crib_err *err)
+{
+    if (!rt->type)
+        config_set(&rt->type, rt->name);
+    if (strcmp(rt->type, "runc") != 0 && strcmp(rt->type, "crun") != 0 &&
+        strcmp(rt->type, "runsc") != 0)
+        return crib_fail(err, CRIB_INVALID, 0, "runtimes.%s: unknown type '%s' (runc, crun, runsc)",
+                         rt->name, rt->type);
+    if (!rt->path)
+        config_set(&rt->path, rt->type);
+    if (!rt->root)
+        rt->root = xasprintf("%s/%s", cfg->state_dir, rt->name);
+    return 0;
+}
+
+int config_finish(struct crib_config *cfg, struct crib_err *err)
+{
+    bool found = false;
+    int r;
+
+    if (strcmp(cfg->cgroup_driver, "cgroupfs") != 0 && strcmp(cfg->cgroup_driver, "systemd") != 0)
+        return crib_fail(err, CRIB_INVALID, 0, "cgroupDriver: unknown value '%s' (cgroupfs, systemd)",
+                         cfg->cgroup_driver);
+    for (const char **p = (const char *[]){cfg->root_dir, cfg->state_dir, cfg->listen, NULL}; *p; p++)
+        if ((*p)[0] != '/')
+            return crib_fail(err, CRIB_INVALID, 0, "path '%s' must be absolute", *p);
+    for (size_t i = 0; i < cfg->n_runtimes; i++) {
+        r = finish_runtime(cfg, &cfg->runtimes[i], err);
+        if (r < 0)
+            return r;
+        found = found || strcmp(cfg->runtimes[i].name, cfg->default_runtime) == 0;
+    }
+    if (!found)
+        return crib_fail(err, CRIB_INVALID, 0, "defaultRuntime '%s' is not in \"runtimes\"",
+                         cfg->default_runtime);
+    return 0;
+}
+
+static struct json_object *runtimes_to_json(const struct crib_config *cfg)
+{
+    struct json_object *rts = json_object_new_object();
+
+    for (size_t i = 0; i < cfg->n_runtimes; i++) {
+        const struct config_runtime *rt = &cfg->runtimes[i];
+        struct json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "path", json_object_new_string(rt->path ? rt->path : ""));
+        json_object_object_add(o, "root", json_object_new_string(rt->root ? rt->root : ""));
+        json_object_object_add(o, "type", json_object_new_string(rt->type ? rt->type : ""));
+        json_object_object_add(rts, rt->name, o);
+    }
+    return rts;
+}
+
+char *config_to_json(const struct crib_config *cfg)
+{
+    _cleanup_(json_putp) struct json_object *o = json_object_new_object();
+    struct json_object *cni = json_object_new_object();
+    struct json_object *bins = json_object_new_array();
+
+    json_object_object_add(o, "rootDir", json_object_new_string(cfg->root_dir));
+    json_object_object_add(o, "stateDir", json_object_new_string(cfg->state_dir));
+    json_object_object_add(o, "listen", json_object_new_string(cfg->listen));
+    json_object_object_add(o, "logLevel", json_object_new_string(log_level_name(cfg->log_level)));
+    json_object_object_add(o, "logFormat", json_object_new_string(
+                                               cfg->log_format == LOG_FORMAT_JSON ? "json" : "logfmt"));
+    json_object_object_add(o, "cgroupDriver", json_object_new_string(cfg->cgroup_driver));
+    json_object_object_add(o, "defaultRuntime", json_object_new_string(cfg->default_runtime));
+    json_object_object_add(o, "runtimes", runtimes_to_json(cfg));
+    json_object_object_add(cni, "confDir", json_object_new_string(cfg->cni_conf_dir));
+    for (size_t i = 0; cfg->cni_bin_dirs[i]; i++)
+        json_object_array_add(bins, json_object_new_string(cfg->cni_bin_dirs[i]));
+    json_object_object_add(cni, "binDirs", bins);
+    json_object_object_add(o, "cni", cni);
+    json_object_object_add(o, "workers", json_object_new_int((int)cfg->workers));
+    json_object_object_add(o, "longWorkers", json_object_new_int((int)cfg->long_workers));
+    json_object_object_add(o, "shutdownTimeoutSeconds",
+                           json_object_new_int((int)cfg->shutdown_timeout_s));
+    return xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+}
+
+void config_done(struct crib_config *cfg)
+{
+    free(cfg->root_dir);
+    free(cfg->state_dir);
+    free(cfg->listen);
+    free(cfg->cgroup_driver);
+    free(cfg->default_runtime);
+    for (size_t i = 0; i < cfg->n_runtimes; i++) {
+        free(cfg->runtimes[i].name);
+        free(cfg->runtimes[i].path);
+        free(cfg->runtimes[i].root);
+        free(cfg->runtimes[i].type);
+    }
+    free(cfg->cni_conf_dir);
+    for (size_t i = 0; cfg->cni_bin_dirs[i]; i++)
+        free(cfg->cni_bin_dirs[i]);
+    memset(cfg, 0, sizeof(*cfg));
+}

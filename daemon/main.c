@@ -1,0 +1,236 @@
+/* cribd: a CRI runtime. Wires config, store and the CRI server together. */
+#include <errno.h>
+#include <getopt.h>
+#include <grpc/grpc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/crash.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/store.h"
+#include "common/xalloc.h"
+#include "cri/server.h"
+#include "daemon/config.h"
+#include "daemon/lock.h"
+#include "oci/handler.h"
+
+#ifndef CRIB_VERSION
+#define CRIB_VERSION "unknown"
+#endif
+
+/* Flags override the config file; NULL means "not given". */
+struct flags {
+    const char *config;
+    const char *root, *state, *listen, *log_level, *log_format;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: cribd [OPTIONS]\n"
+            "A Kubernetes container runtime serving CRI v1 on a unix socket.\n\n"
+            "  --config PATH      config file (default " CONFIG_DEFAULT_PATH
+            "; drop-ins in PATH.d/*.json)\n"
+            "  --root DIR         persistent state (default /var/lib/crib)\n"
+            "  --state DIR        volatile state (default /run/crib)\n"
+            "  --listen PATH      CRI socket, a path or unix://PATH (default /run/crib/crib.sock)\n"
+            "  --log-level LEVEL  error, warn, info, debug or trace (default info)\n"
+            "  --log-format FMT   logfmt or json (default logfmt)\n"
+            "  --version          print the version and exit\n"
+            "  --help             print this help and exit\n");
+}
+
+/* Returns 1 to go on, 0 to exit successfully, -1 on a usage error. */
+static int parse_flags(int argc, char **argv, struct flags *f)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},   {"root", required_argument, NULL, 'r'},
+        {"state", required_argument, NULL, 's'},    {"listen", required_argument, NULL, 'l'},
+        {"log-level", required_argument, NULL, 'L'}, {"log-format", required_argument, NULL, 'F'},
+        {"version", no_argument, NULL, 'V'},        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': f->config = optarg; break;
+        case 'r': f->root = optarg; break;
+        case 's': f->state = optarg; break;
+        case 'l': f->listen = strncmp(optarg, "unix://", 7) == 0 ? optarg + 7 : optarg; break;
+        case 'L': f->log_level = optarg; break;
+        case 'F': f->log_format = optarg; break;
+        case 'V': printf("cribd %s\n", CRIB_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cribd: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    return 1;
+}
+
+static int apply_flags(struct crib_config *cfg, const struct flags *f, struct crib_err *err)
+{
+    if (f->root)
+        config_set(&cfg->root_dir, f->root);
+    if (f->state)
+        config_set(&cfg->state_dir, f->state);
+    if (f->listen)
+        config_set(&cfg->listen, f->listen);
+    if (f->log_level && log_level_parse(f->log_level, &cfg->log_level) < 0)
+        return crib_fail(err, CRIB_INVALID, 0, "--log-level: unknown level '%s'", f->log_level);
+    if (f->log_format && log_format_parse(f->log_format, &cfg->log_format) < 0)
+        return crib_fail(err, CRIB_INVALID, 0, "--log-format: unknown format '%s'", f->log_format);
+    return config_finish(cfg, err);
+}
+
+static int load_config(const struct flags *f, struct crib_config *cfg, struct crib_err *err)
+{
+    int r;
+
+    config_defaults(cfg);
+    r = config_load(cfg, f->config ? f->config : CONFIG_DEFAULT_PATH, f->config != NULL, err);
+    if (r < 0)
+        return r;
+    return apply_flags(cfg, f, err);
+}
+
+static struct oci_handler *make_handlers(const struct crib_config *cfg, size_t *ret_default)
+{
+    struct oci_handler *hs = xcalloc(cfg->n_runtimes, sizeof(*hs));
+
+    for (size_t i = 0; i < cfg->n_runtimes; i++) {
+        const struct config_runtime *rt = &cfg->runtimes[i];
+        enum handler_kind kind = HANDLER_RUNC;
+
+        (void)handler_kind_parse(rt->type, &kind); /* checked by config_finish */
+        handler_init(&hs[i], rt->name, rt->path, rt->root, kind);
+        if (strcmp(rt->name, cfg->default_runtime) == 0)
+            *ret_default = i;
+    }
+    return hs;
+}
+
+static int make_dirs(const struct crib_config *cfg, struct crib_err *err)
+{
+    int r = fs_mkdir_p(cfg->root_dir, 0711, err);
+
+    if (r >= 0)
+        r = fs_mkdir_p(cfg->state_dir, 0711, err);
+    return r;
+}
+
+static void wait_for_stop_signal(const sigset_t *set)
+{
+    siginfo_t si;
+
+    for (;;) {
+        int sig = sigwaitinfo(set, &si);
+
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info("received %s, shutting down", strsignal(sig));
+            return;
+        }
+    }
+}
+
+static int serve(const struct crib_config *cfg, struct store *store, struct crib_err *err)
+{
+    _cleanup_free_ char *config_json = config_to_json(cfg);
+    const char *const *bin_dirs = (const char *const *)cfg->cni_bin_dirs;
+    struct cri_runtime rt = {
+        .config_json = config_json,
+        .cgroup_driver = strcmp(cfg->cgroup_driver, "systemd") == 0 ? CRI_CGROUP_SYSTEMD
+                                                                     : CRI_CGROUP_CGROUPFS,
+        .n_handlers = cfg->n_runtimes,
+        .cni = {.conf_dir = cfg->cni_conf_dir, .bin_dirs = bin_dirs},
+        .store = store,
+    };
+    struct cri_server_options opts = {
+        .socket_path = cfg->listen,
+        .workers = cfg->workers,
+        .long_workers = cfg->long_workers,
+        .shutdown_timeout_ms = cfg->shutdown_timeout_s * 1000,
+        .runtime = &rt,
+    };
+    struct cri_server *srv = NULL;
+    sigset_t set;
+    int r;
+
+    rt.handlers = make_handlers(cfg, &rt.default_handler);
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    /* Blocked before any thread starts, so every thread inherits the mask and
+     * only sigwaitinfo() below sees them. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    grpc_init();
+    r = cri_server_start(&opts, &srv, err);
+    if (r >= 0) {
+        log_info("cribd %s serving CRI v1 on %s (root %s, state %s)", CRIB_VERSION, cfg->listen,
+                 cfg->root_dir, cfg->state_dir);
+        wait_for_stop_signal(&set);
+        cri_server_stop(srv);
+    }
+    grpc_shutdown();
+    for (size_t i = 0; i < rt.n_handlers; i++)
+        handler_done(&rt.handlers[i]);
+    free(rt.handlers);
+    return r;
+}
+
+static int run(const struct crib_config *cfg, struct crib_err *err)
+{
+    _cleanup_close_ int lock_fd = -1;
+    _cleanup_free_ char *db_path = xasprintf("%s/crib.db", cfg->root_dir);
+    struct store *store = NULL;
+    int r = make_dirs(cfg, err);
+
+    if (r < 0)
+        return r;
+    lock_fd = instance_lock(cfg->root_dir, err);
+    if (lock_fd < 0)
+        return lock_fd;
+    r = store_open(db_path, &store, err);
+    if (r < 0)
+        return r;
+    r = serve(cfg, store, err);
+    store_close(store);
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    struct flags flags = {0};
+    struct crib_config cfg;
+    struct crib_err err = {0};
+    int r;
+
+    r = parse_flags(argc, argv, &flags);
+    if (r <= 0)
+        return r == 0 ? EXIT_SUCCESS : 2;
+    crash_init();
+    signal(SIGPIPE, SIG_IGN);
+    r = load_config(&flags, &cfg, &err);
+    if (r < 0) {
+        fprintf(stderr, "cribd: %s\n", err.msg);
+        config_done(&cfg);
+        return 2;
+    }
+    log_setup(cfg.log_level, cfg.log_format);
+    r = run(&cfg, &err);
+    if (r < 0)
+        log_error("cribd cannot run: %s", err.msg);
+    else
+        log_info("cribd stopped");
+    config_done(&cfg);
+    return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

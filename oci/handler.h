@@ -1,0 +1,59 @@
+/* OCI runtime handlers: the RuntimeClass names a node offers (runc, crun,
+ * runsc, ...) and the runtime binary behind each. */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "common/err.h"
+
+enum handler_kind {
+    HANDLER_RUNC, /* runc and crun: the same CLI */
+    HANDLER_RUNSC,
+};
+
+/* What a handler is known to support; each flag is set only once it works. */
+struct handler_features {
+    bool recursive_read_only_mounts;
+    bool user_namespaces;
+};
+
+/* The identity of a binary when it was last probed: a new binary dropped in
+ * place (package upgrade) is probed again. */
+struct handler_probe_cache {
+    pthread_mutex_t lock;
+    bool valid;
+    dev_t dev;
+    ino_t ino;
+    struct timespec mtime;
+    off_t size;
+    int result;        /* 0 or a negative errno */
+    struct crib_err err;
+    char version[128]; /* first line of `--version` */
+};
+
+struct oci_handler {
+    char *name;   /* the RuntimeClass handler name */
+    char *path;   /* the binary; looked up on PATH when it has no '/' */
+    char *root;   /* the runtime's --root state dir */
+    enum handler_kind kind;
+    struct handler_features features;
+    struct handler_probe_cache probe;
+};
+
+/* Parses "runc", "crun" or "runsc" (the kind is the CLI dialect the binary
+ * speaks). Errors: -EINVAL. */
+int handler_kind_parse(const char *name, enum handler_kind *ret_kind);
+const char *handler_kind_name(enum handler_kind kind);
+
+void handler_init(struct oci_handler *h, const char *name, const char *path, const char *root,
+                  enum handler_kind kind);
+void handler_done(struct oci_handler *h);
+
+/* Checks that the handler's binary exists and answers `--version` (cached
+ * while the binary is unchanged). On success copies the version line into
+ * ret_version (size bytes) when it is not NULL.
+ * Errors: CRIB_NOT_FOUND (no binary), CRIB_UNAVAILABLE (it does not answer). */
+int handler_probe(struct oci_handler *h, char *ret_version, size_t size, struct crib_err *err);
