@@ -8,7 +8,7 @@ struct arena_chunk;
 
 struct arena {
     struct arena_chunk *head;
-    size_t used_bytes;   /* total handed out, for limits and metrics */
+    size_t used_bytes; /* total handed out, for limits and metrics */
 };
 
 void arena_init(struct arena *a);

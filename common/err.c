@@ -59,10 +59,14 @@ int crib_wrap(struct crib_err *err, const char *fmt, ...)
 const char *crib_code_name(enum crib_code code)
 {
     static const char *const names[] = {
-        [CRIB_INTERNAL] = "internal",   [CRIB_INVALID] = "invalid",
-        [CRIB_NOT_FOUND] = "not_found", [CRIB_EXISTS] = "exists",
-        [CRIB_STATE] = "state",         [CRIB_TIMEOUT] = "timeout",
-        [CRIB_UNAVAILABLE] = "unavailable", [CRIB_LIMIT] = "limit",
+        [CRIB_INTERNAL] = "internal",
+        [CRIB_INVALID] = "invalid",
+        [CRIB_NOT_FOUND] = "not_found",
+        [CRIB_EXISTS] = "exists",
+        [CRIB_STATE] = "state",
+        [CRIB_TIMEOUT] = "timeout",
+        [CRIB_UNAVAILABLE] = "unavailable",
+        [CRIB_LIMIT] = "limit",
         [CRIB_UNIMPLEMENTED] = "unimplemented",
     };
 

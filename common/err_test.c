@@ -54,5 +54,6 @@ static int test_code_names(void)
 }
 
 TEST_MAIN(TEST(test_fail_returns_negative_errno_and_appends_strerror),
-          TEST(test_fail_without_errno_is_never_zero), TEST(test_wrap_prefixes_context_and_keeps_code),
+          TEST(test_fail_without_errno_is_never_zero),
+          TEST(test_wrap_prefixes_context_and_keeps_code),
           TEST(test_long_messages_are_cut_not_overrun), TEST(test_code_names))

@@ -24,7 +24,8 @@ struct store {
 static int db_fail(sqlite3 *db, const char *what, struct crib_err *err)
 {
     int code = sqlite3_extended_errcode(db) & 0xff;
-    enum crib_code c = (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) ? CRIB_STATE : CRIB_INTERNAL;
+    enum crib_code c =
+        (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) ? CRIB_STATE : CRIB_INTERNAL;
 
     return crib_fail(err, c, 0, "%s: %s", what, sqlite3_errmsg(db));
 }
@@ -124,7 +125,8 @@ int store_open(const char *path, struct store **ret_store, struct crib_err *err)
     int r;
 
     pthread_mutex_init(&s->lock, NULL);
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
         r = crib_fail(err, CRIB_INTERNAL, 0, "open database %s: %s", path,
                       s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -222,18 +224,13 @@ int store_setting_get(struct store_tx *tx, const char *key, char **ret_value, st
         return r;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     switch (sqlite3_step(st)) {
-    case SQLITE_ROW:
-        *ret_value = xstrdup((const char *)sqlite3_column_text(st, 0));
-        return 0;
-    case SQLITE_DONE:
-        return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "setting '%s'", key);
-    default:
-        return store_fail(tx, "read setting", err);
+    case SQLITE_ROW: *ret_value = xstrdup((const char *)sqlite3_column_text(st, 0)); return 0;
+    case SQLITE_DONE: return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "setting '%s'", key);
+    default: return store_fail(tx, "read setting", err);
     }
 }
 
-int store_setting_set(struct store_tx *tx, const char *key, const char *value,
-                      struct crib_err *err)
+int store_setting_set(struct store_tx *tx, const char *key, const char *value, struct crib_err *err)
 {
     _cleanup_sqlite_stmt_ sqlite3_stmt *st = NULL;
     int r = store_prepare(tx,

@@ -54,7 +54,10 @@ struct test_case {
     int (*fn)(void);
 };
 
-#define TEST(fn) {#fn, fn}
+#define TEST(fn)                                                                                   \
+    {                                                                                              \
+#fn, fn                                                                                    \
+    }
 
 static inline int test_run(const struct test_case *cases, size_t n)
 {

@@ -9,56 +9,92 @@
 #include "cri/internal.h"
 
 #define RT(name, req, resp, handler, validate, flags)                                              \
-    {"/runtime.v1.RuntimeService/" #name, #name, &runtime__v1__##req##__descriptor,                \
-     &runtime__v1__##resp##__descriptor, handler, validate, flags}
+    {                                                                                              \
+        "/runtime.v1.RuntimeService/" #name, #name, &runtime__v1__##req##__descriptor,             \
+            &runtime__v1__##resp##__descriptor, handler, validate, flags                           \
+    }
 #define IMG(name, req, resp, handler, validate, flags)                                             \
-    {"/runtime.v1.ImageService/" #name, #name, &runtime__v1__##req##__descriptor,                  \
-     &runtime__v1__##resp##__descriptor, handler, validate, flags}
+    {                                                                                              \
+        "/runtime.v1.ImageService/" #name, #name, &runtime__v1__##req##__descriptor,               \
+            &runtime__v1__##resp##__descriptor, handler, validate, flags                           \
+    }
 
 /* The one place an RPC is registered. A handler that a later part provides
  * is cri_unimplemented until then. */
 const struct cri_method cri_methods[] = {
     RT(Version, version_request, version_response, cri_version, NULL, CRI_QUIET),
-    RT(RunPodSandbox, run_pod_sandbox_request, run_pod_sandbox_response, cri_unimplemented, NULL, CRI_LONG),
-    RT(StopPodSandbox, stop_pod_sandbox_request, stop_pod_sandbox_response, cri_unimplemented, NULL, CRI_LONG),
-    RT(RemovePodSandbox, remove_pod_sandbox_request, remove_pod_sandbox_response, cri_unimplemented, NULL, CRI_LONG),
-    RT(PodSandboxStatus, pod_sandbox_status_request, pod_sandbox_status_response, cri_unimplemented, NULL, CRI_QUIET),
-    RT(ListPodSandbox, list_pod_sandbox_request, list_pod_sandbox_response, cri_unimplemented, NULL, CRI_QUIET),
-    RT(StreamPodSandboxes, stream_pod_sandboxes_request, stream_pod_sandboxes_response, cri_unimplemented, NULL, CRI_STREAM),
-    RT(CreateContainer, create_container_request, create_container_response, cri_unimplemented, NULL, CRI_LONG),
-    RT(StartContainer, start_container_request, start_container_response, cri_unimplemented, NULL, CRI_LONG),
-    RT(StopContainer, stop_container_request, stop_container_response, cri_unimplemented, NULL, CRI_LONG),
-    RT(RemoveContainer, remove_container_request, remove_container_response, cri_unimplemented, NULL, CRI_LONG),
-    RT(ListContainers, list_containers_request, list_containers_response, cri_unimplemented, NULL, CRI_QUIET),
-    RT(StreamContainers, stream_containers_request, stream_containers_response, cri_unimplemented, NULL, CRI_STREAM),
-    RT(ContainerStatus, container_status_request, container_status_response, cri_unimplemented, NULL, CRI_QUIET),
-    RT(UpdateContainerResources, update_container_resources_request, update_container_resources_response, cri_unimplemented, NULL, 0),
-    RT(ReopenContainerLog, reopen_container_log_request, reopen_container_log_response, cri_unimplemented, NULL, 0),
+    RT(RunPodSandbox, run_pod_sandbox_request, run_pod_sandbox_response, cri_unimplemented, NULL,
+       CRI_LONG),
+    RT(StopPodSandbox, stop_pod_sandbox_request, stop_pod_sandbox_response, cri_unimplemented, NULL,
+       CRI_LONG),
+    RT(RemovePodSandbox, remove_pod_sandbox_request, remove_pod_sandbox_response, cri_unimplemented,
+       NULL, CRI_LONG),
+    RT(PodSandboxStatus, pod_sandbox_status_request, pod_sandbox_status_response, cri_unimplemented,
+       NULL, CRI_QUIET),
+    RT(ListPodSandbox, list_pod_sandbox_request, list_pod_sandbox_response, cri_unimplemented, NULL,
+       CRI_QUIET),
+    RT(StreamPodSandboxes, stream_pod_sandboxes_request, stream_pod_sandboxes_response,
+       cri_unimplemented, NULL, CRI_STREAM),
+    RT(CreateContainer, create_container_request, create_container_response, cri_unimplemented,
+       NULL, CRI_LONG),
+    RT(StartContainer, start_container_request, start_container_response, cri_unimplemented, NULL,
+       CRI_LONG),
+    RT(StopContainer, stop_container_request, stop_container_response, cri_unimplemented, NULL,
+       CRI_LONG),
+    RT(RemoveContainer, remove_container_request, remove_container_response, cri_unimplemented,
+       NULL, CRI_LONG),
+    RT(ListContainers, list_containers_request, list_containers_response, cri_unimplemented, NULL,
+       CRI_QUIET),
+    RT(StreamContainers, stream_containers_request, stream_containers_response, cri_unimplemented,
+       NULL, CRI_STREAM),
+    RT(ContainerStatus, container_status_request, container_status_response, cri_unimplemented,
+       NULL, CRI_QUIET),
+    RT(UpdateContainerResources, update_container_resources_request,
+       update_container_resources_response, cri_unimplemented, NULL, 0),
+    RT(ReopenContainerLog, reopen_container_log_request, reopen_container_log_response,
+       cri_unimplemented, NULL, 0),
     RT(ExecSync, exec_sync_request, exec_sync_response, cri_unimplemented, NULL, CRI_LONG),
     RT(Exec, exec_request, exec_response, cri_unimplemented, NULL, 0),
     RT(Attach, attach_request, attach_response, cri_unimplemented, NULL, 0),
     RT(PortForward, port_forward_request, port_forward_response, cri_unimplemented, NULL, 0),
-    RT(ContainerStats, container_stats_request, container_stats_response, cri_unimplemented, NULL, CRI_QUIET),
-    RT(ListContainerStats, list_container_stats_request, list_container_stats_response, cri_unimplemented, NULL, CRI_QUIET),
-    RT(StreamContainerStats, stream_container_stats_request, stream_container_stats_response, cri_unimplemented, NULL, CRI_STREAM),
-    RT(PodSandboxStats, pod_sandbox_stats_request, pod_sandbox_stats_response, cri_unimplemented, NULL, CRI_QUIET),
-    RT(ListPodSandboxStats, list_pod_sandbox_stats_request, list_pod_sandbox_stats_response, cri_unimplemented, NULL, CRI_QUIET),
-    RT(StreamPodSandboxStats, stream_pod_sandbox_stats_request, stream_pod_sandbox_stats_response, cri_unimplemented, NULL, CRI_STREAM),
-    RT(UpdateRuntimeConfig, update_runtime_config_request, update_runtime_config_response, cri_update_runtime_config, cri_validate_update_runtime_config, 0),
+    RT(ContainerStats, container_stats_request, container_stats_response, cri_unimplemented, NULL,
+       CRI_QUIET),
+    RT(ListContainerStats, list_container_stats_request, list_container_stats_response,
+       cri_unimplemented, NULL, CRI_QUIET),
+    RT(StreamContainerStats, stream_container_stats_request, stream_container_stats_response,
+       cri_unimplemented, NULL, CRI_STREAM),
+    RT(PodSandboxStats, pod_sandbox_stats_request, pod_sandbox_stats_response, cri_unimplemented,
+       NULL, CRI_QUIET),
+    RT(ListPodSandboxStats, list_pod_sandbox_stats_request, list_pod_sandbox_stats_response,
+       cri_unimplemented, NULL, CRI_QUIET),
+    RT(StreamPodSandboxStats, stream_pod_sandbox_stats_request, stream_pod_sandbox_stats_response,
+       cri_unimplemented, NULL, CRI_STREAM),
+    RT(UpdateRuntimeConfig, update_runtime_config_request, update_runtime_config_response,
+       cri_update_runtime_config, cri_validate_update_runtime_config, 0),
     RT(Status, status_request, status_response, cri_status, NULL, CRI_QUIET),
-    RT(CheckpointContainer, checkpoint_container_request, checkpoint_container_response, cri_unimplemented, NULL, CRI_LONG),
-    RT(GetContainerEvents, get_events_request, container_event_response, cri_unimplemented, NULL, CRI_STREAM),
-    RT(ListMetricDescriptors, list_metric_descriptors_request, list_metric_descriptors_response, cri_unimplemented, NULL, CRI_QUIET),
-    RT(ListPodSandboxMetrics, list_pod_sandbox_metrics_request, list_pod_sandbox_metrics_response, cri_unimplemented, NULL, CRI_QUIET),
-    RT(StreamPodSandboxMetrics, stream_pod_sandbox_metrics_request, stream_pod_sandbox_metrics_response, cri_unimplemented, NULL, CRI_STREAM),
-    RT(RuntimeConfig, runtime_config_request, runtime_config_response, cri_runtime_config, NULL, CRI_QUIET),
-    RT(UpdatePodSandboxResources, update_pod_sandbox_resources_request, update_pod_sandbox_resources_response, cri_unimplemented, NULL, 0),
+    RT(CheckpointContainer, checkpoint_container_request, checkpoint_container_response,
+       cri_unimplemented, NULL, CRI_LONG),
+    RT(GetContainerEvents, get_events_request, container_event_response, cri_unimplemented, NULL,
+       CRI_STREAM),
+    RT(ListMetricDescriptors, list_metric_descriptors_request, list_metric_descriptors_response,
+       cri_unimplemented, NULL, CRI_QUIET),
+    RT(ListPodSandboxMetrics, list_pod_sandbox_metrics_request, list_pod_sandbox_metrics_response,
+       cri_unimplemented, NULL, CRI_QUIET),
+    RT(StreamPodSandboxMetrics, stream_pod_sandbox_metrics_request,
+       stream_pod_sandbox_metrics_response, cri_unimplemented, NULL, CRI_STREAM),
+    RT(RuntimeConfig, runtime_config_request, runtime_config_response, cri_runtime_config, NULL,
+       CRI_QUIET),
+    RT(UpdatePodSandboxResources, update_pod_sandbox_resources_request,
+       update_pod_sandbox_resources_response, cri_unimplemented, NULL, 0),
     IMG(ListImages, list_images_request, list_images_response, cri_unimplemented, NULL, CRI_QUIET),
-    IMG(StreamImages, stream_images_request, stream_images_response, cri_unimplemented, NULL, CRI_STREAM),
-    IMG(ImageStatus, image_status_request, image_status_response, cri_unimplemented, NULL, CRI_QUIET),
+    IMG(StreamImages, stream_images_request, stream_images_response, cri_unimplemented, NULL,
+        CRI_STREAM),
+    IMG(ImageStatus, image_status_request, image_status_response, cri_unimplemented, NULL,
+        CRI_QUIET),
     IMG(PullImage, pull_image_request, pull_image_response, cri_unimplemented, NULL, CRI_LONG),
     IMG(RemoveImage, remove_image_request, remove_image_response, cri_unimplemented, NULL, 0),
-    IMG(ImageFsInfo, image_fs_info_request, image_fs_info_response, cri_unimplemented, NULL, CRI_QUIET),
+    IMG(ImageFsInfo, image_fs_info_request, image_fs_info_response, cri_unimplemented, NULL,
+        CRI_QUIET),
 };
 
 const size_t cri_n_methods = sizeof(cri_methods) / sizeof(cri_methods[0]);
@@ -67,8 +103,8 @@ const size_t cri_n_methods = sizeof(cri_methods) / sizeof(cri_methods[0]);
 #define TAG_CLOSE ((void *)1)
 #define TAG_BATCH ((void *)2)
 
-int cri_unimplemented(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,
-                      struct crib_err *err)
+int cri_unimplemented(struct cri_call *call, const ProtobufCMessage *req,
+                      ProtobufCMessage **ret_resp, struct crib_err *err)
 {
     (void)req;
     (void)ret_resp;
@@ -96,8 +132,8 @@ static grpc_call_error start_batch(struct cri_call *call, grpc_op *ops, size_t n
 /* Waits for tag on the call's own queue; true if the batch succeeded. */
 static bool wait_tag(struct cri_call *call, void *tag)
 {
-    grpc_event ev = grpc_completion_queue_pluck(call->cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME),
-                                                NULL);
+    grpc_event ev =
+        grpc_completion_queue_pluck(call->cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 
     if (tag == TAG_CLOSE)
         call->close_received = true;
@@ -107,8 +143,8 @@ static bool wait_tag(struct cri_call *call, void *tag)
 bool cri_call_cancelled(struct cri_call *call)
 {
     if (!call->close_received) {
-        grpc_event ev = grpc_completion_queue_pluck(call->cq, TAG_CLOSE,
-                                                    gpr_time_0(GPR_CLOCK_REALTIME), NULL);
+        grpc_event ev =
+            grpc_completion_queue_pluck(call->cq, TAG_CLOSE, gpr_time_0(GPR_CLOCK_REALTIME), NULL);
 
         if (ev.type == GRPC_OP_COMPLETE)
             call->close_received = true;
@@ -230,7 +266,10 @@ static void log_call(const struct cri_call *call, grpc_status_code status, long 
     enum log_level level = LOG_LEVEL_INFO;
     char id[20], took[24], code[8];
     struct log_field fields[] = {
-        {"rpc", name}, {"req", id}, {"code", code}, {"took_ms", took},
+        {"rpc", name},
+        {"req", id},
+        {"code", code},
+        {"took_ms", took},
     };
 
     if (failed)
@@ -245,37 +284,45 @@ static void log_call(const struct cri_call *call, grpc_status_code status, long 
     log_emit(level, fields, sizeof(fields) / sizeof(fields[0]), "%s", failed ? err->msg : "ok");
 }
 
-void cri_reject(struct cri_call *call, const struct crib_err *err)
+/* Asks gRPC to tell us when the call closes, which is how a cancellation by
+ * the client or the deadline shows up. */
+static void watch_close(struct cri_call *call)
 {
     grpc_op close_op = {.op = GRPC_OP_RECV_CLOSE_ON_SERVER};
 
+    call->allocator = (ProtobufCAllocator){pb_alloc, pb_free, &call->arena};
     close_op.data.recv_close_on_server.cancelled = &call->cancelled;
     if (start_batch(call, &close_op, 1, TAG_CLOSE) != GRPC_CALL_OK)
         call->close_received = true;
-    reply(call, NULL, cri_status_from_code(err->code), err->msg);
+}
+
+static void wait_closed(struct cri_call *call)
+{
     if (!call->close_received)
         (void)wait_tag(call, TAG_CLOSE);
+}
+
+void cri_reject(struct cri_call *call, const struct crib_err *err)
+{
+    watch_close(call);
+    reply(call, NULL, cri_status_from_code(err->code), err->msg);
+    wait_closed(call);
 }
 
 void cri_dispatch(struct cri_call *call)
 {
     struct crib_err err = {0};
     ProtobufCMessage *resp = NULL;
-    grpc_op close_op = {.op = GRPC_OP_RECV_CLOSE_ON_SERVER};
     grpc_status_code status = GRPC_STATUS_OK;
     long long start = now_us();
     int r;
 
-    call->allocator = (ProtobufCAllocator){pb_alloc, pb_free, &call->arena};
-    close_op.data.recv_close_on_server.cancelled = &call->cancelled;
-    if (start_batch(call, &close_op, 1, TAG_CLOSE) != GRPC_CALL_OK)
-        call->close_received = true;
+    watch_close(call);
     r = handle(call, &resp, &err);
     if (r < 0)
         status = cri_status_from_code(err.code);
     reply(call, r < 0 ? NULL : resp, status, r < 0 ? err.msg : "");
-    if (!call->close_received)
-        (void)wait_tag(call, TAG_CLOSE);
+    wait_closed(call);
     if (r >= 0 && call->cancelled) {
         r = crib_fail(&err, CRIB_UNAVAILABLE, 0, "the client cancelled or went away");
         status = GRPC_STATUS_CANCELLED;

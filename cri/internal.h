@@ -46,9 +46,9 @@ struct cri_call {
     grpc_completion_queue *cq; /* this call's own, for synchronous batches */
     gpr_timespec deadline;
     grpc_metadata_array metadata;
-    grpc_call_details details;  /* for unknown methods only */
+    grpc_call_details details; /* for unknown methods only */
     grpc_byte_buffer *payload;
-    struct arena arena;          /* the request, the response, and their strings */
+    struct arena arena;           /* the request, the response, and their strings */
     ProtobufCAllocator allocator; /* protobuf-c over the arena */
     uint64_t id;
     bool initial_metadata_sent;
@@ -83,8 +83,8 @@ grpc_status_code cri_status_from_code(enum crib_code code);
     })
 
 /* Handlers, one file per RPC group (style.md). */
-int cri_unimplemented(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,
-                      struct crib_err *err);
+int cri_unimplemented(struct cri_call *call, const ProtobufCMessage *req,
+                      ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_version(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,
                 struct crib_err *err);
 int cri_status(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,

@@ -30,9 +30,8 @@ int cri_version(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMes
     return 0;
 }
 
-static Runtime__V1__RuntimeCondition *condition(struct cri_call *call, const char *type,
-                                                bool ok, const char *reason,
-                                                const struct crib_err *why)
+static Runtime__V1__RuntimeCondition *condition(struct cri_call *call, const char *type, bool ok,
+                                                const char *reason, const struct crib_err *why)
 {
     Runtime__V1__RuntimeCondition *c =
         CRI_NEW(call, Runtime__V1__RuntimeCondition, runtime__v1__runtime_condition__init);
@@ -88,8 +87,8 @@ static void add_handlers(struct cri_call *call, Runtime__V1__StatusResponse *res
     struct cri_runtime *rt = call->rt;
 
     resp->n_runtime_handlers = rt->n_handlers + 1;
-    resp->runtime_handlers = arena_alloc(&call->arena, resp->n_runtime_handlers *
-                                                           sizeof(*resp->runtime_handlers));
+    resp->runtime_handlers =
+        arena_alloc(&call->arena, resp->n_runtime_handlers * sizeof(*resp->runtime_handlers));
     resp->runtime_handlers[0] = handler_entry(call, "", &rt->handlers[rt->default_handler]);
     for (size_t i = 0; i < rt->n_handlers; i++)
         resp->runtime_handlers[i + 1] = handler_entry(call, rt->handlers[i].name, &rt->handlers[i]);
@@ -98,8 +97,9 @@ static void add_handlers(struct cri_call *call, Runtime__V1__StatusResponse *res
 static void add_info(struct cri_call *call, Runtime__V1__StatusResponse *resp, const char *key,
                      const char *value)
 {
-    Runtime__V1__StatusResponse__InfoEntry *e = CRI_NEW(
-        call, Runtime__V1__StatusResponse__InfoEntry, runtime__v1__status_response__info_entry__init);
+    Runtime__V1__StatusResponse__InfoEntry *e =
+        CRI_NEW(call, Runtime__V1__StatusResponse__InfoEntry,
+                runtime__v1__status_response__info_entry__init);
     Runtime__V1__StatusResponse__InfoEntry **grown =
         arena_alloc(&call->arena, (resp->n_info + 1) * sizeof(*grown));
 
@@ -148,7 +148,8 @@ int cri_status(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMess
     resp->status = status;
     add_handlers(call, resp);
     /* Each feature turns true only once crib really supports it. */
-    resp->features = CRI_NEW(call, Runtime__V1__RuntimeFeatures, runtime__v1__runtime_features__init);
+    resp->features =
+        CRI_NEW(call, Runtime__V1__RuntimeFeatures, runtime__v1__runtime_features__init);
     if (in->verbose) {
         r = add_verbose_info(call, resp, err);
         if (r < 0)

@@ -134,8 +134,8 @@ static void *loop_main(void *p)
     struct cri_server *srv = p;
 
     for (;;) {
-        grpc_event ev = grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME),
-                                                   NULL);
+        grpc_event ev =
+            grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
@@ -292,7 +292,7 @@ int cri_server_start(const struct cri_server_options *opts, struct cri_server **
     r = serve(srv, &started, err);
     if (r < 0) {
         if (started)
-            cri_server_stop(srv);
+            (void)cri_server_stop(srv); /* no call can be running yet */
         else
             server_free(srv);
         return r;
@@ -323,10 +323,10 @@ static bool wait_shutdown(struct cri_server *srv, unsigned timeout_ms)
     return done;
 }
 
-void cri_server_stop(struct cri_server *srv)
+int cri_server_stop(struct cri_server *srv)
 {
     if (!srv)
-        return;
+        return 0;
     atomic_store(&srv->stopping, true);
     grpc_server_shutdown_and_notify(srv->server, srv->cq, &srv->shutdown_tag);
     if (!wait_shutdown(srv, srv->shutdown_timeout_ms)) {
@@ -335,9 +335,10 @@ void cri_server_stop(struct cri_server *srv)
         if (!wait_shutdown(srv, CRI_CANCEL_GRACE_MS)) {
             /* A handler stuck outside gRPC: exiting without it is safer than hanging. */
             log_error("calls did not end after cancellation; leaving them");
-            return;
+            return -EBUSY;
         }
     }
     (void)unlink(srv->socket_path);
     server_free(srv);
+    return 0;
 }

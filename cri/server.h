@@ -39,5 +39,7 @@ int cri_server_start(const struct cri_server_options *opts, struct cri_server **
                      struct crib_err *err);
 
 /* Stops accepting calls, lets calls in flight finish for up to the shutdown
- * timeout, cancels the rest, and frees the server. */
-void cri_server_stop(struct cri_server *server);
+ * timeout, cancels the rest, and frees the server. Returns 0, or -EBUSY when
+ * handlers were still running after cancellation: the server is then left
+ * allocated, and so must be the cri_runtime they use, until the process exits. */
+int cri_server_stop(struct cri_server *server);

@@ -45,7 +45,8 @@ void config_defaults(struct crib_config *cfg)
     cfg->log_format = LOG_FORMAT_LOGFMT;
     /* The kubelet must use the same driver; systemd's is right where systemd
      * is the init, as on most nodes. */
-    config_set(&cfg->cgroup_driver, access("/run/systemd/system", F_OK) == 0 ? "systemd" : "cgroupfs");
+    config_set(&cfg->cgroup_driver,
+               access("/run/systemd/system", F_OK) == 0 ? "systemd" : "cgroupfs");
     config_set(&cfg->default_runtime, "runc");
     runtime_set(&cfg->runtimes[0], "runc", "runc", "runc");
     cfg->n_runtimes = 1;
@@ -108,8 +109,7 @@ static int apply_runtime(struct config_runtime *rt, struct json_object *obj, str
 
     if (r < 0)
         return r;
-    json_object_object_foreach(obj, key, v)
-    {
+    json_object_object_foreach (obj, key, v) {
         if (strcmp(key, "path") == 0)
             r = get_str(v, key, &rt->path, err);
         else if (strcmp(key, "root") == 0)
@@ -130,8 +130,7 @@ static int apply_runtimes(struct crib_config *cfg, struct json_object *obj, stru
 
     if (r < 0)
         return r;
-    json_object_object_foreach(obj, name, v)
-    {
+    json_object_object_foreach (obj, name, v) {
         struct config_runtime *rt;
 
         if (!*name)
@@ -174,8 +173,7 @@ static int apply_cni(struct crib_config *cfg, struct json_object *obj, struct cr
 
     if (r < 0)
         return r;
-    json_object_object_foreach(obj, key, v)
-    {
+    json_object_object_foreach (obj, key, v) {
         if (strcmp(key, "confDir") == 0)
             r = get_str(v, key, &cfg->cni_conf_dir, err);
         else if (strcmp(key, "binDirs") == 0)
@@ -253,8 +251,7 @@ int config_apply_json(struct crib_config *cfg, const char *text, size_t len, str
         return crib_fail(err, CRIB_INVALID, 0, "not valid JSON: %s", json_tokener_error_desc(jerr));
     if (!json_object_is_type(root, json_type_object))
         return crib_fail(err, CRIB_INVALID, 0, "the config must be a JSON object");
-    json_object_object_foreach(root, key, v)
-    {
+    json_object_object_foreach (root, key, v) {
         r = apply_key(cfg, key, v, err);
         if (r < 0)
             return r;
@@ -345,9 +342,11 @@ int config_finish(struct crib_config *cfg, struct crib_err *err)
     int r;
 
     if (strcmp(cfg->cgroup_driver, "cgroupfs") != 0 && strcmp(cfg->cgroup_driver, "systemd") != 0)
-        return crib_fail(err, CRIB_INVALID, 0, "cgroupDriver: unknown value '%s' (cgroupfs, systemd)",
+        return crib_fail(err, CRIB_INVALID, 0,
+                         "cgroupDriver: unknown value '%s' (cgroupfs, systemd)",
                          cfg->cgroup_driver);
-    for (const char **p = (const char *[]){cfg->root_dir, cfg->state_dir, cfg->listen, NULL}; *p; p++)
+    for (const char **p = (const char *[]){cfg->root_dir, cfg->state_dir, cfg->listen, NULL}; *p;
+         p++)
         if ((*p)[0] != '/')
             return crib_fail(err, CRIB_INVALID, 0, "path '%s' must be absolute", *p);
     for (size_t i = 0; i < cfg->n_runtimes; i++) {
@@ -388,8 +387,9 @@ char *config_to_json(const struct crib_config *cfg)
     json_object_object_add(o, "stateDir", json_object_new_string(cfg->state_dir));
     json_object_object_add(o, "listen", json_object_new_string(cfg->listen));
     json_object_object_add(o, "logLevel", json_object_new_string(log_level_name(cfg->log_level)));
-    json_object_object_add(o, "logFormat", json_object_new_string(
-                                               cfg->log_format == LOG_FORMAT_JSON ? "json" : "logfmt"));
+    json_object_object_add(
+        o, "logFormat",
+        json_object_new_string(cfg->log_format == LOG_FORMAT_JSON ? "json" : "logfmt"));
     json_object_object_add(o, "cgroupDriver", json_object_new_string(cfg->cgroup_driver));
     json_object_object_add(o, "defaultRuntime", json_object_new_string(cfg->default_runtime));
     json_object_object_add(o, "runtimes", runtimes_to_json(cfg));

@@ -33,8 +33,8 @@ struct crib_config {
     struct config_runtime runtimes[CONFIG_MAX_RUNTIMES];
     char *cni_conf_dir;
     char *cni_bin_dirs[CONFIG_MAX_DIRS + 1]; /* NULL-terminated */
-    unsigned workers;      /* threads for short calls */
-    unsigned long_workers; /* threads for long calls (pulls, stops, execs) */
+    unsigned workers;                        /* threads for short calls */
+    unsigned long_workers;                   /* threads for long calls (pulls, stops, execs) */
     unsigned shutdown_timeout_s;
 };
 

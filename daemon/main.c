@@ -49,10 +49,14 @@ static void usage(FILE *out)
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},   {"root", required_argument, NULL, 'r'},
-        {"state", required_argument, NULL, 's'},    {"listen", required_argument, NULL, 'l'},
-        {"log-level", required_argument, NULL, 'L'}, {"log-format", required_argument, NULL, 'F'},
-        {"version", no_argument, NULL, 'V'},        {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"root", required_argument, NULL, 'r'},
+        {"state", required_argument, NULL, 's'},
+        {"listen", required_argument, NULL, 'l'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"log-format", required_argument, NULL, 'F'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -148,8 +152,8 @@ static int serve(const struct crib_config *cfg, struct store *store, struct crib
     const char *const *bin_dirs = (const char *const *)cfg->cni_bin_dirs;
     struct cri_runtime rt = {
         .config_json = config_json,
-        .cgroup_driver = strcmp(cfg->cgroup_driver, "systemd") == 0 ? CRI_CGROUP_SYSTEMD
-                                                                     : CRI_CGROUP_CGROUPFS,
+        .cgroup_driver =
+            strcmp(cfg->cgroup_driver, "systemd") == 0 ? CRI_CGROUP_SYSTEMD : CRI_CGROUP_CGROUPFS,
         .n_handlers = cfg->n_runtimes,
         .cni = {.conf_dir = cfg->cni_conf_dir, .bin_dirs = bin_dirs},
         .store = store,
@@ -178,7 +182,8 @@ static int serve(const struct crib_config *cfg, struct store *store, struct crib
         log_info("cribd %s serving CRI v1 on %s (root %s, state %s)", CRIB_VERSION, cfg->listen,
                  cfg->root_dir, cfg->state_dir);
         wait_for_stop_signal(&set);
-        cri_server_stop(srv);
+        if (cri_server_stop(srv) < 0)
+            return 0; /* stuck handlers still use rt: leave it to the exit */
     }
     grpc_shutdown();
     for (size_t i = 0; i < rt.n_handlers; i++)

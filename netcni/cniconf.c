@@ -42,8 +42,8 @@ static int check_type(const char *type, struct crib_err *err)
 static int add_plugin(struct cniconf *c, struct json_object *plugin, size_t index,
                       struct crib_err *err)
 {
-    const char *type = json_object_is_type(plugin, json_type_object) ? get_string(plugin, "type")
-                                                                      : NULL;
+    const char *type =
+        json_object_is_type(plugin, json_type_object) ? get_string(plugin, "type") : NULL;
     int r;
 
     if (!type)

@@ -16,7 +16,8 @@ struct parse_case {
 };
 
 static const struct parse_case parse_cases[] = {
-    {"{\"name\":\"n\",\"cniVersion\":\"1.0.0\",\"plugins\":[{\"type\":\"bridge\"},{\"type\":\"portmap\"}]}",
+    {"{\"name\":\"n\",\"cniVersion\":\"1.0.0\",\"plugins\":[{\"type\":\"bridge\"},{\"type\":"
+     "\"portmap\"}]}",
      1, CRIB_INTERNAL, NULL},
     {"{\"name\":\"n\",\"type\":\"loopback\"}", 0, CRIB_INTERNAL, NULL},
     {"", 1, CRIB_INVALID, "not valid JSON"},
@@ -24,7 +25,8 @@ static const struct parse_case parse_cases[] = {
     {"{\"plugins\":[{\"type\":\"x\"}]}", 1, CRIB_INVALID, "no \"name\""},
     {"{\"name\":\"n\"}", 1, CRIB_INVALID, "no \"plugins\" array"},
     {"{\"name\":\"n\",\"plugins\":[]}", 1, CRIB_INVALID, "is empty"},
-    {"{\"name\":\"n\",\"plugins\":[{\"type\":\"../../bin/sh\"}]}", 1, CRIB_INVALID, "not a file name"},
+    {"{\"name\":\"n\",\"plugins\":[{\"type\":\"../../bin/sh\"}]}", 1, CRIB_INVALID,
+     "not a file name"},
     {"{\"name\":\"n\",\"plugins\":[{\"type\":\"..\"}]}", 1, CRIB_INVALID, "not a file name"},
     {"{\"name\":\"n\",\"plugins\":[{\"type\":7}]}", 1, CRIB_INVALID, "no \"type\""},
     {"{\"name\":\"n\",\"plugins\":[\"bridge\"]}", 1, CRIB_INVALID, "no \"type\""},

@@ -29,15 +29,15 @@ struct handler_probe_cache {
     ino_t ino;
     struct timespec mtime;
     off_t size;
-    int result;        /* 0 or a negative errno */
+    int result; /* 0 or a negative errno */
     struct crib_err err;
     char version[128]; /* first line of `--version` */
 };
 
 struct oci_handler {
-    char *name;   /* the RuntimeClass handler name */
-    char *path;   /* the binary; looked up on PATH when it has no '/' */
-    char *root;   /* the runtime's --root state dir */
+    char *name; /* the RuntimeClass handler name */
+    char *path; /* the binary; looked up on PATH when it has no '/' */
+    char *root; /* the runtime's --root state dir */
     enum handler_kind kind;
     struct handler_features features;
     struct handler_probe_cache probe;

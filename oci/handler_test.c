@@ -23,7 +23,8 @@ static char *script(const char *name, const char *body)
 static int test_probe_reads_version_and_caches(void)
 {
     _cleanup_free_ char *count = xasprintf("%s/count", dir);
-    _cleanup_free_ char *body = xasprintf("#!/bin/sh\necho x >> %s\necho 'fakerun version 1.2.3'\necho more\n", count);
+    _cleanup_free_ char *body =
+        xasprintf("#!/bin/sh\necho x >> %s\necho 'fakerun version 1.2.3'\necho more\n", count);
     _cleanup_free_ char *bin = script("fakerun", body);
     _cleanup_free_ char *calls = NULL;
     struct oci_handler h;

@@ -1,0 +1,82 @@
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from crib import REPO, Cribd, mounts_under, write_cni_conf
+
+STUBS = None
+
+
+def pytest_configure(config):
+    """Generates the CRI client stubs from the project's own proto/api.proto."""
+    global STUBS
+    STUBS = tempfile.mkdtemp(prefix="crib-stubs-")
+    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", os.path.join(REPO, "proto"),
+                    "--python_out", STUBS, "--grpc_python_out", STUBS,
+                    os.path.join(REPO, "proto", "api.proto")], check=True)
+    sys.path.insert(0, STUBS)
+
+
+def pytest_unconfigure(config):
+    if STUBS:
+        shutil.rmtree(STUBS, ignore_errors=True)
+
+
+@pytest.fixture
+def workdir():
+    """A private directory for one test; it must be left with no mounts in it."""
+    base = tempfile.mkdtemp(prefix="crib-it-")
+    yield base
+    left = mounts_under(base)
+    for m in reversed(left):
+        subprocess.run(["umount", "-l", m], check=False)
+    shutil.rmtree(base, ignore_errors=True)
+    assert not left, "test left mounts behind: %s" % left
+
+
+@pytest.fixture
+def make_cribd(workdir):
+    """Makes cribd instances in the test's dir; every one is stopped by PID at
+    the end, and a test fails if one of them died on its own."""
+    made = []
+
+    def make(name="a", config=None, env=None, args=(), cni=True):
+        base = os.path.join(workdir, name)
+        os.makedirs(base, exist_ok=True)
+        d = Cribd(base, config=config, env=env, args=args)
+        if cni:
+            write_cni_conf(d.conf_dir)
+        else:
+            os.makedirs(d.conf_dir, exist_ok=True)
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.kill()
+
+
+@pytest.fixture
+def cribd(make_cribd):
+    d = make_cribd().start()
+    yield d
+    code = d.stop()
+    assert code == 0, "cribd exited with %s:\n%s" % (code, d.logs())
+
+
+@pytest.fixture
+def api():
+    import api_pb2
+    import api_pb2_grpc
+    return api_pb2, api_pb2_grpc
+
+
+@pytest.fixture
+def runtime(cribd, api):
+    pb, pb_grpc = api
+    with cribd.channel() as ch:
+        yield pb, pb_grpc.RuntimeServiceStub(ch)
