@@ -8,16 +8,13 @@
 #include "common/log.h"
 #include "cri/internal.h"
 
-#define RT(name, req, resp, handler, validate, flags)                                              \
+#define METHOD(service, name, req, resp, handler, validate, flags)                                 \
     {                                                                                              \
-        "/runtime.v1.RuntimeService/" #name, #name, &runtime__v1__##req##__descriptor,             \
+        "/runtime.v1." service "/" #name, #name, &runtime__v1__##req##__descriptor,                \
             &runtime__v1__##resp##__descriptor, handler, validate, flags                           \
     }
-#define IMG(name, req, resp, handler, validate, flags)                                             \
-    {                                                                                              \
-        "/runtime.v1.ImageService/" #name, #name, &runtime__v1__##req##__descriptor,               \
-            &runtime__v1__##resp##__descriptor, handler, validate, flags                           \
-    }
+#define RT(...) METHOD("RuntimeService", __VA_ARGS__)
+#define IMG(...) METHOD("ImageService", __VA_ARGS__)
 
 /* The one place an RPC is registered. A handler that a later part provides
  * is cri_unimplemented until then. */

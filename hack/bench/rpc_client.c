@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "api.pb-c.h"
 #include "common/xalloc.h"
 
 #define MAX_CLIENTS 64
@@ -108,7 +107,10 @@ static int cmp_unsigned(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     static struct client clients[MAX_CLIENTS];
-    Runtime__V1__VersionRequest vr = RUNTIME__V1__VERSION_REQUEST__INIT;
+    /* VersionRequest{version: "0.1.0"} on the wire: field 1, length 5. Packed
+     * by hand so the bench shares nothing with the server it measures. */
+    static const char version_request[] = "\x0a\x05"
+                                          "0.1.0";
     size_t total = 0, errors = 0, k = 0;
     unsigned n_clients, *all;
     double seconds, start;
@@ -120,9 +122,7 @@ int main(int argc, char **argv)
     }
     seconds = atof(argv[3]);
     grpc_init();
-    vr.version = "0.1.0";
-    body = grpc_slice_malloc(protobuf_c_message_get_packed_size(&vr.base));
-    protobuf_c_message_pack(&vr.base, GRPC_SLICE_START_PTR(body));
+    body = grpc_slice_from_static_buffer(version_request, sizeof(version_request) - 1);
     start = now_s();
     for (unsigned i = 0; i < n_clients; i++) {
         clients[i] =
