@@ -16,6 +16,7 @@ enum crib_code {
     CRIB_UNAVAILABLE,
     CRIB_LIMIT,
     CRIB_UNIMPLEMENTED,
+    CRIB_DENIED, /* credentials refused by a party we called (a registry) */
 };
 
 #define CRIB_ERR_MSG_MAX 512

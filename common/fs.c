@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -111,4 +112,45 @@ fail:
     r = crib_fail(err, CRIB_INTERNAL, errno, "write %s", path);
     (void)unlink(tmp);
     return r;
+}
+
+/* Depth-first removal with fds only: an entry swapped for a symlink while we
+ * work is unlinked, never followed. */
+static int remove_children(int fd, const char *path, struct crib_err *err)
+{
+    DIR *d = fdopendir(fd);
+    struct dirent *de;
+    int r = 0;
+
+    if (!d) {
+        close(fd);
+        return crib_fail(err, CRIB_INTERNAL, errno, "open dir %s", path);
+    }
+    while (r >= 0 && (de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        r = fs_remove_tree_at(dirfd(d), de->d_name, err);
+    }
+    closedir(d);
+    return r;
+}
+
+int fs_remove_tree_at(int dir_fd, const char *name, struct crib_err *err)
+{
+    int fd;
+    int r;
+
+    if (unlinkat(dir_fd, name, 0) == 0 || errno == ENOENT)
+        return 0;
+    if (errno != EISDIR && errno != EPERM)
+        return crib_fail(err, CRIB_INTERNAL, errno, "remove %s", name);
+    fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : crib_fail(err, CRIB_INTERNAL, errno, "open %s", name);
+    r = remove_children(fd, name, err);
+    if (r < 0)
+        return r;
+    if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        return crib_fail(err, CRIB_INTERNAL, errno, "remove dir %s", name);
+    return 0;
 }

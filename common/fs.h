@@ -22,3 +22,7 @@ int fs_read_file(const char *path, size_t max_bytes, char **ret_buf, size_t *ret
  * or a crash sees the old or the new content, never a mix. Errors: CRIB_INTERNAL. */
 int fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
                     struct crib_err *err);
+
+/* Removes name (a file or a whole tree) below dir_fd without following any
+ * symlink; a missing name is fine. Errors: CRIB_INTERNAL naming the path. */
+int fs_remove_tree_at(int dir_fd, const char *name, struct crib_err *err);

@@ -10,6 +10,39 @@ const struct store_migration store_migrations[] = {
                "  value TEXT NOT NULL"
                ") STRICT;",
     },
+    {
+        /* Images by config digest; names are tags ("repo:tag") and repo digests
+         * ("repo@digest"); layers by chain ID, shared between images. */
+        .what = "image tables",
+        .sql = "CREATE TABLE images ("
+               "  id              TEXT PRIMARY KEY NOT NULL,"
+               "  manifest_digest TEXT NOT NULL,"
+               "  size            INTEGER NOT NULL,"
+               "  pulled_ns       INTEGER NOT NULL,"
+               "  pinned          INTEGER NOT NULL DEFAULT 0,"
+               "  user            TEXT"
+               ") STRICT;"
+               "CREATE TABLE image_names ("
+               "  name     TEXT PRIMARY KEY NOT NULL,"
+               "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+               "  is_digest INTEGER NOT NULL"
+               ") STRICT;"
+               "CREATE INDEX image_names_by_image ON image_names(image_id);"
+               "CREATE TABLE layers ("
+               "  chain_id TEXT PRIMARY KEY NOT NULL,"
+               "  diff_id  TEXT NOT NULL,"
+               "  parent   TEXT,"
+               "  size     INTEGER NOT NULL,"
+               "  inodes   INTEGER NOT NULL"
+               ") STRICT;"
+               "CREATE TABLE image_layers ("
+               "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+               "  idx      INTEGER NOT NULL,"
+               "  chain_id TEXT NOT NULL REFERENCES layers(chain_id),"
+               "  PRIMARY KEY (image_id, idx)"
+               ") STRICT;"
+               "CREATE INDEX image_layers_by_layer ON image_layers(chain_id);",
+    },
 };
 
 const size_t store_n_migrations = ARRAY_SIZE(store_migrations);

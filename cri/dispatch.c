@@ -83,14 +83,17 @@ const struct cri_method cri_methods[] = {
        CRI_QUIET),
     RT(UpdatePodSandboxResources, update_pod_sandbox_resources_request,
        update_pod_sandbox_resources_response, cri_unimplemented, NULL, 0),
-    IMG(ListImages, list_images_request, list_images_response, cri_unimplemented, NULL, CRI_QUIET),
-    IMG(StreamImages, stream_images_request, stream_images_response, cri_unimplemented, NULL,
-        CRI_STREAM),
-    IMG(ImageStatus, image_status_request, image_status_response, cri_unimplemented, NULL,
+    IMG(ListImages, list_images_request, list_images_response, cri_list_images, NULL,
         CRI_QUIET),
-    IMG(PullImage, pull_image_request, pull_image_response, cri_unimplemented, NULL, CRI_LONG),
-    IMG(RemoveImage, remove_image_request, remove_image_response, cri_unimplemented, NULL, 0),
-    IMG(ImageFsInfo, image_fs_info_request, image_fs_info_response, cri_unimplemented, NULL,
+    IMG(StreamImages, stream_images_request, stream_images_response, cri_stream_images, NULL,
+        CRI_STREAM),
+    IMG(ImageStatus, image_status_request, image_status_response, cri_image_status,
+        cri_validate_image_request, CRI_QUIET),
+    IMG(PullImage, pull_image_request, pull_image_response, cri_pull_image,
+        cri_validate_image_request, CRI_LONG),
+    IMG(RemoveImage, remove_image_request, remove_image_response, cri_remove_image,
+        cri_validate_image_request, 0),
+    IMG(ImageFsInfo, image_fs_info_request, image_fs_info_response, cri_image_fs_info, NULL,
         CRI_QUIET),
 };
 
@@ -295,8 +298,10 @@ static void watch_close(struct cri_call *call)
 
 static void wait_closed(struct cri_call *call)
 {
+    pthread_mutex_lock(&call->close_lock);
     if (!call->close_received)
         (void)wait_tag(call, TAG_CLOSE);
+    pthread_mutex_unlock(&call->close_lock);
 }
 
 void cri_reject(struct cri_call *call, const struct crib_err *err)

@@ -53,6 +53,7 @@ static int test_status_mapping(void)
     CHECK_INT(cri_status_from_code(CRIB_UNAVAILABLE), GRPC_STATUS_UNAVAILABLE);
     CHECK_INT(cri_status_from_code(CRIB_LIMIT), GRPC_STATUS_RESOURCE_EXHAUSTED);
     CHECK_INT(cri_status_from_code(CRIB_UNIMPLEMENTED), GRPC_STATUS_UNIMPLEMENTED);
+    CHECK_INT(cri_status_from_code(CRIB_DENIED), GRPC_STATUS_PERMISSION_DENIED);
     CHECK_INT(cri_status_from_code(CRIB_INTERNAL), GRPC_STATUS_INTERNAL);
     return 0;
 }

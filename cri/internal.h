@@ -2,6 +2,7 @@
 #pragma once
 
 #include <grpc/grpc.h>
+#include <pthread.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -52,6 +53,7 @@ struct cri_call {
     ProtobufCAllocator allocator; /* protobuf-c over the arena */
     uint64_t id;
     bool initial_metadata_sent;
+    pthread_mutex_t close_lock; /* cancellation is checked from helper threads too */
     bool close_received;
     int cancelled; /* set by gRPC when the close arrives */
 };
@@ -68,7 +70,8 @@ void cri_reject(struct cri_call *call, const struct crib_err *err);
  * slow to read. Errors: CRIB_UNAVAILABLE when the client has gone. */
 int cri_call_send(struct cri_call *call, const ProtobufCMessage *msg, struct crib_err *err);
 
-/* True once the client has cancelled or gone away, or the deadline passed. */
+/* True once the client has cancelled or gone away, or the deadline passed.
+ * Safe to call from any thread while the handler runs. */
 bool cri_call_cancelled(struct cri_call *call);
 
 /* The gRPC status for an error code. */
@@ -94,3 +97,16 @@ int cri_runtime_config(struct cri_call *call, const ProtobufCMessage *req,
 int cri_update_runtime_config(struct cri_call *call, const ProtobufCMessage *req,
                               ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_validate_update_runtime_config(const ProtobufCMessage *req, struct crib_err *err);
+int cri_validate_image_request(const ProtobufCMessage *req, struct crib_err *err);
+int cri_pull_image(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,
+                   struct crib_err *err);
+int cri_list_images(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,
+                    struct crib_err *err);
+int cri_stream_images(struct cri_call *call, const ProtobufCMessage *req,
+                      ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_image_status(struct cri_call *call, const ProtobufCMessage *req,
+                     ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_remove_image(struct cri_call *call, const ProtobufCMessage *req,
+                     ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_image_fs_info(struct cri_call *call, const ProtobufCMessage *req,
+                      ProtobufCMessage **ret_resp, struct crib_err *err);

@@ -67,6 +67,7 @@ static void slot_free(struct slot *s)
     (void)grpc_completion_queue_pluck(c->cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     grpc_completion_queue_destroy(c->cq);
     arena_done(&c->arena);
+    pthread_mutex_destroy(&c->close_lock);
     free(s);
 }
 
@@ -84,6 +85,7 @@ static void arm(struct cri_server *srv, ssize_t index)
     grpc_metadata_array_init(&c->metadata);
     grpc_call_details_init(&c->details);
     arena_init(&c->arena);
+    pthread_mutex_init(&c->close_lock, NULL);
     if (index >= 0)
         e = grpc_server_request_registered_call(srv->server, srv->handles[index], &c->call,
                                                 &c->deadline, &c->metadata, &c->payload, c->cq,

@@ -5,6 +5,7 @@
 
 #include "common/err.h"
 #include "common/store.h"
+#include "imagestore/imagestore.h"
 #include "netcni/cniconf.h"
 #include "oci/handler.h"
 
@@ -20,6 +21,7 @@ struct cri_runtime {
     size_t default_handler; /* index into handlers */
     struct cniconf_dirs cni;
     struct store *store;
+    struct imagestore *images;
 };
 
 struct cri_server_options {

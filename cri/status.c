@@ -11,6 +11,7 @@ grpc_status_code cri_status_from_code(enum crib_code code)
     case CRIB_UNAVAILABLE: return GRPC_STATUS_UNAVAILABLE;
     case CRIB_LIMIT: return GRPC_STATUS_RESOURCE_EXHAUSTED;
     case CRIB_UNIMPLEMENTED: return GRPC_STATUS_UNIMPLEMENTED;
+    case CRIB_DENIED: return GRPC_STATUS_PERMISSION_DENIED;
     case CRIB_INTERNAL: break;
     }
     return GRPC_STATUS_INTERNAL;

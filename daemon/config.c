@@ -53,6 +53,10 @@ void config_defaults(struct crib_config *cfg)
     config_set(&cfg->cni_conf_dir, "/etc/cni/net.d");
     config_set(&cfg->cni_bin_dirs[0], "/opt/cni/bin");
     config_set(&cfg->cni_bin_dirs[1], "/usr/lib/cni");
+    config_set(&cfg->registry_dirs[0], "/etc/crib/certs.d");
+    cfg->max_parallel_layers = 3;
+    cfg->max_layer_bytes = 64ull << 30;
+    cfg->stall_timeout_s = 30;
     cfg->workers = 4;
     cfg->long_workers = 16;
     cfg->shutdown_timeout_s = 10;
@@ -89,6 +93,18 @@ static int get_uint(struct json_object *v, const char *key, unsigned min, unsign
     if (n < min || n > max)
         return crib_fail(err, CRIB_INVALID, 0, "\"%s\" must be between %u and %u", key, min, max);
     *field = (unsigned)n;
+    return 0;
+}
+
+static int get_bytes(struct json_object *v, const char *key, uint64_t *field, struct crib_err *err)
+{
+    int r = want_type(v, json_type_int, key, err);
+
+    if (r < 0)
+        return r;
+    if (json_object_get_int64(v) < (1 << 20))
+        return crib_fail(err, CRIB_INVALID, 0, "\"%s\" must be at least 1 MiB", key);
+    *field = (uint64_t)json_object_get_int64(v);
     return 0;
 }
 
@@ -222,6 +238,14 @@ static int apply_key(struct crib_config *cfg, const char *key, struct json_objec
         return apply_runtimes(cfg, v, err);
     if (strcmp(key, "cni") == 0)
         return apply_cni(cfg, v, err);
+    if (strcmp(key, "registryConfigDirs") == 0)
+        return apply_dirs(cfg->registry_dirs, v, key, err);
+    if (strcmp(key, "maxParallelLayers") == 0)
+        return get_uint(v, key, 1, 64, &cfg->max_parallel_layers, err);
+    if (strcmp(key, "maxLayerBytes") == 0)
+        return get_bytes(v, key, &cfg->max_layer_bytes, err);
+    if (strcmp(key, "stallTimeoutSeconds") == 0)
+        return get_uint(v, key, 1, 3600, &cfg->stall_timeout_s, err);
     if (strcmp(key, "workers") == 0)
         return get_uint(v, key, 1, CONFIG_MAX_WORKERS, &cfg->workers, err);
     if (strcmp(key, "longWorkers") == 0)
@@ -377,11 +401,19 @@ static struct json_object *runtimes_to_json(const struct crib_config *cfg)
     return rts;
 }
 
+static struct json_object *strv_to_json(char *const *v)
+{
+    struct json_object *a = json_object_new_array();
+
+    for (size_t i = 0; v[i]; i++)
+        json_object_array_add(a, json_object_new_string(v[i]));
+    return a;
+}
+
 char *config_to_json(const struct crib_config *cfg)
 {
     _cleanup_(json_putp) struct json_object *o = json_object_new_object();
     struct json_object *cni = json_object_new_object();
-    struct json_object *bins = json_object_new_array();
 
     json_object_object_add(o, "rootDir", json_object_new_string(cfg->root_dir));
     json_object_object_add(o, "stateDir", json_object_new_string(cfg->state_dir));
@@ -394,10 +426,12 @@ char *config_to_json(const struct crib_config *cfg)
     json_object_object_add(o, "defaultRuntime", json_object_new_string(cfg->default_runtime));
     json_object_object_add(o, "runtimes", runtimes_to_json(cfg));
     json_object_object_add(cni, "confDir", json_object_new_string(cfg->cni_conf_dir));
-    for (size_t i = 0; cfg->cni_bin_dirs[i]; i++)
-        json_object_array_add(bins, json_object_new_string(cfg->cni_bin_dirs[i]));
-    json_object_object_add(cni, "binDirs", bins);
+    json_object_object_add(cni, "binDirs", strv_to_json(cfg->cni_bin_dirs));
     json_object_object_add(o, "cni", cni);
+    json_object_object_add(o, "registryConfigDirs", strv_to_json(cfg->registry_dirs));
+    json_object_object_add(o, "maxParallelLayers", json_object_new_int((int)cfg->max_parallel_layers));
+    json_object_object_add(o, "maxLayerBytes", json_object_new_int64((int64_t)cfg->max_layer_bytes));
+    json_object_object_add(o, "stallTimeoutSeconds", json_object_new_int((int)cfg->stall_timeout_s));
     json_object_object_add(o, "workers", json_object_new_int((int)cfg->workers));
     json_object_object_add(o, "longWorkers", json_object_new_int((int)cfg->long_workers));
     json_object_object_add(o, "shutdownTimeoutSeconds",
@@ -421,5 +455,7 @@ void config_done(struct crib_config *cfg)
     free(cfg->cni_conf_dir);
     for (size_t i = 0; cfg->cni_bin_dirs[i]; i++)
         free(cfg->cni_bin_dirs[i]);
+    for (size_t i = 0; cfg->registry_dirs[i]; i++)
+        free(cfg->registry_dirs[i]);
     memset(cfg, 0, sizeof(*cfg));
 }

@@ -17,6 +17,7 @@
 #include "cri/server.h"
 #include "daemon/config.h"
 #include "daemon/lock.h"
+#include "imagestore/imagestore.h"
 #include "oci/handler.h"
 
 #ifndef CRIB_VERSION
@@ -146,7 +147,8 @@ static void wait_for_stop_signal(const sigset_t *set)
     }
 }
 
-static int serve(const struct crib_config *cfg, struct store *store, struct crib_err *err)
+static int serve(const struct crib_config *cfg, struct store *store, struct imagestore *images,
+                 struct crib_err *err)
 {
     _cleanup_free_ char *config_json = config_to_json(cfg);
     const char *const *bin_dirs = (const char *const *)cfg->cni_bin_dirs;
@@ -157,6 +159,7 @@ static int serve(const struct crib_config *cfg, struct store *store, struct crib
         .n_handlers = cfg->n_runtimes,
         .cni = {.conf_dir = cfg->cni_conf_dir, .bin_dirs = bin_dirs},
         .store = store,
+        .images = images,
     };
     struct cri_server_options opts = {
         .socket_path = cfg->listen,
@@ -192,10 +195,27 @@ static int serve(const struct crib_config *cfg, struct store *store, struct crib
     return r;
 }
 
+static int open_images(const struct crib_config *cfg, struct store *store,
+                       struct imagestore **ret_images, struct crib_err *err)
+{
+    struct imagestore_options o = {
+        .root_dir = cfg->root_dir,
+        .hosts_dirs = (const char *const *)cfg->registry_dirs,
+        .max_parallel_layers = cfg->max_parallel_layers,
+        .max_layer_bytes = cfg->max_layer_bytes,
+        .connect_timeout_ms = 10000,
+        .stall_timeout_ms = cfg->stall_timeout_s * 1000,
+        .request_timeout_ms = 60000,
+    };
+
+    return imagestore_open(store, &o, ret_images, err);
+}
+
 static int run(const struct crib_config *cfg, struct crib_err *err)
 {
     _cleanup_close_ int lock_fd = -1;
     _cleanup_free_ char *db_path = xasprintf("%s/crib.db", cfg->root_dir);
+    struct imagestore *images = NULL;
     struct store *store = NULL;
     int r = make_dirs(cfg, err);
 
@@ -207,7 +227,10 @@ static int run(const struct crib_config *cfg, struct crib_err *err)
     r = store_open(db_path, &store, err);
     if (r < 0)
         return r;
-    r = serve(cfg, store, err);
+    r = open_images(cfg, store, &images, err);
+    if (r >= 0)
+        r = serve(cfg, store, images, err);
+    imagestore_close(images);
     store_close(store);
     return r;
 }

@@ -80,3 +80,27 @@ def runtime(cribd, api):
     pb, pb_grpc = api
     with cribd.channel() as ch:
         yield pb, pb_grpc.RuntimeServiceStub(ch)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """A TLS registry of the test module's own, on a free loopback port."""
+    from registry import Registry
+    reg = Registry(str(tmp_path_factory.mktemp("registry"))).start()
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture
+def hostile():
+    from registry import Hostile
+    h = Hostile().start()
+    yield h
+    h.stop()
+
+
+@pytest.fixture
+def images(cribd, api):
+    pb, pb_grpc = api
+    with cribd.channel() as ch:
+        yield pb, pb_grpc.ImageServiceStub(ch)

@@ -41,7 +41,10 @@ class Cribd:
         self.env = dict(os.environ, **(env or {}))
         self.args = list(args)
         self.proc = None
-        cfg = {"cni": {"confDir": self.conf_dir, "binDirs": CNI_BIN_DIRS}}
+        self.certs_d = os.path.join(base, "certs.d")
+        os.makedirs(self.certs_d, exist_ok=True)
+        cfg = {"cni": {"confDir": self.conf_dir, "binDirs": CNI_BIN_DIRS},
+               "registryConfigDirs": [self.certs_d]}
         cfg.update(config or {})
         with open(self.config_path, "w") as f:
             json.dump(cfg, f)
@@ -134,3 +137,12 @@ class Cribd:
 def mounts_under(path):
     with open("/proc/self/mounts") as f:
         return [line.split()[1] for line in f if line.split()[1].startswith(path)]
+
+
+def tree_of(path):
+    """Every entry below path, relative, for leftover checks."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        for n in dirnames + filenames:
+            out.append(os.path.relpath(os.path.join(dirpath, n), path))
+    return sorted(out)

@@ -1,0 +1,287 @@
+/* Pulling an image: resolve, pick the platform, fetch the config, then the
+ * missing layers in parallel (each streamed once through its digest, the
+ * decompressor and the tar reader into a staging dir), verify, move into
+ * place, and record last. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/crash.h"
+#include "common/xalloc.h"
+#include "imagestore/internal.h"
+#include "imagestore/pull_layers.h"
+#include "imagestore/reference.h"
+
+/* One pull in flight, shared by every caller asking for the same reference. */
+struct pull_inflight {
+    struct pull_inflight *next;
+    char *key;
+    unsigned waiters;
+    bool done;
+    int result;
+    struct crib_err err;
+    char *image_id;
+    pthread_cond_t cond;
+};
+
+struct pull {
+    struct imagestore *is;
+    const struct pull_request *req;
+    struct imgref ref;
+    struct registry_repo *repo;
+    char top_digest[DIGEST_MAX_STR];      /* what the tag resolved to: the repo digest */
+    char manifest_digest[DIGEST_MAX_STR]; /* the platform's manifest */
+    char *manifest_json;
+    size_t manifest_len;
+    struct manifest *manifest;
+    char *config_json;
+    size_t config_len;
+    struct image_config *config;
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int fetch_manifest(struct pull *p, const char *reference, struct crib_err *err)
+{
+    _cleanup_free_ char *content_type = NULL;
+    int r;
+
+    free(p->manifest_json);
+    manifest_free(p->manifest);
+    p->manifest = NULL;
+    r = registry_get_manifest(p->repo, reference, MANIFEST_MAX_BYTES, &p->manifest_json,
+                              &p->manifest_len, &content_type, p->manifest_digest, err);
+    if (r < 0)
+        return r;
+    r = manifest_parse(p->manifest_json, p->manifest_len, content_type, &p->manifest, err);
+    return r < 0 ? crib_wrap(err, "manifest %s", p->manifest_digest) : 0;
+}
+
+/* The tag or digest, then the platform's manifest when that is an index. */
+static int resolve(struct pull *p, struct crib_err *err)
+{
+    const struct imagestore_options *o = &p->is->opts;
+    const struct descriptor *entry;
+    _cleanup_free_ char *entry_digest = NULL;
+    int r = fetch_manifest(p, p->ref.digest ? p->ref.digest : p->ref.tag, err);
+
+    if (r < 0)
+        return r;
+    memcpy(p->top_digest, p->manifest_digest, sizeof(p->top_digest));
+    if (p->manifest->kind == MANIFEST_IMAGE)
+        return 0;
+    r = manifest_select(p->manifest, o->os, o->architecture, o->variant, &entry, err);
+    if (r < 0)
+        return r;
+    entry_digest = xstrdup(entry->digest);
+    r = fetch_manifest(p, entry_digest, err);
+    if (r >= 0 && p->manifest->kind != MANIFEST_IMAGE)
+        r = crib_fail(err, CRIB_INVALID, 0, "index entry %s is an index itself", entry_digest);
+    return r;
+}
+
+/* The config: from the content store when an earlier pull kept it. */
+static int fetch_config(struct pull *p, struct crib_err *err)
+{
+    const char *digest = p->manifest->config.digest;
+    struct crib_err ignored;
+    int r = content_get(p->is->content, digest, IMAGE_CONFIG_MAX_BYTES, &p->config_json,
+                        &p->config_len, &ignored);
+
+    if (r < 0)
+        r = registry_get_blob(p->repo, digest, IMAGE_CONFIG_MAX_BYTES, &p->config_json,
+                              &p->config_len, err);
+    if (r >= 0)
+        r = image_config_parse(p->config_json, p->config_len, &p->config, err);
+    if (r >= 0 && p->config->n_diff_ids != p->manifest->n_layers)
+        r = crib_fail(err, CRIB_INVALID, 0, "the manifest has %zu layers and the config %zu diff_ids",
+                      p->manifest->n_layers, p->config->n_diff_ids);
+    return r < 0 ? crib_wrap(err, "config %s", digest) : 0;
+}
+
+static void add_name(char ***v, size_t *n, char *name_owned)
+{
+    *v = xrealloc(*v, (*n + 1) * sizeof(**v));
+    (*v)[(*n)++] = name_owned;
+}
+
+static int record(struct pull *p, struct image_layer *layers, size_t n_layers, struct crib_err *err)
+{
+    struct image_record img = {
+        .id = p->manifest->config.digest,
+        .manifest_digest = p->manifest_digest,
+        .pulled_ns = now_ns(),
+        .user = p->config->user,
+        .n_layers = n_layers,
+        .layers = layers,
+    };
+    int r;
+
+    for (size_t i = 0; i < n_layers; i++)
+        img.size += layers[i].size;
+    if (p->ref.tag && !p->ref.digest)
+        add_name(&img.tags, &img.n_tags, imgref_tagged(&p->ref));
+    add_name(&img.digests, &img.n_digests, imgref_digested(&p->ref, p->top_digest));
+    r = content_put(p->is->content, p->manifest_digest, p->manifest_json, p->manifest_len, err);
+    if (r >= 0)
+        r = content_put(p->is->content, img.id, p->config_json, p->config_len, err);
+    CRASH_POINT("pull-blobs-written");
+    if (r >= 0)
+        r = images_add(p->is->store, &img, err);
+    images_strv_free(img.tags, img.n_tags);
+    images_strv_free(img.digests, img.n_digests);
+    return r;
+}
+
+static int run_pull(struct pull *p, char **ret_id, struct crib_err *err)
+{
+    struct image_layer *layers = NULL;
+    size_t n_layers = 0;
+    int r = registry_repo_open(p->is->registry, &p->ref, p->req->auth, p->req->cancel, &p->repo,
+                               err);
+
+    if (r >= 0)
+        r = resolve(p, err);
+    CRASH_POINT("pull-resolved");
+    if (r >= 0)
+        r = fetch_config(p, err);
+    if (r >= 0)
+        r = pull_layers(p->is, p->repo, p->req, p->manifest, p->config, &layers, &n_layers, err);
+    CRASH_POINT("pull-layers-done");
+    if (r >= 0)
+        r = record(p, layers, n_layers, err);
+    pull_layers_free(layers, n_layers);
+    if (r >= 0)
+        *ret_id = xstrdup(p->manifest->config.digest);
+    return r;
+}
+
+static void pull_done(struct pull *p)
+{
+    registry_repo_close(p->repo);
+    imgref_done(&p->ref);
+    free(p->manifest_json);
+    manifest_free(p->manifest);
+    free(p->config_json);
+    image_config_free(p->config);
+}
+
+/* Joins a pull of the same key in flight, or registers a new one (returns NULL). */
+static struct pull_inflight *join_inflight(struct imagestore *is, const char *key, bool *ret_leader)
+{
+    struct pull_inflight *f;
+
+    for (f = is->inflight; f; f = f->next)
+        if (strcmp(f->key, key) == 0 && !f->done) {
+            f->waiters++;
+            *ret_leader = false;
+            return f;
+        }
+    f = xcalloc(1, sizeof(*f));
+    f->key = xstrdup(key);
+    pthread_cond_init(&f->cond, NULL);
+    f->next = is->inflight;
+    is->inflight = f;
+    *ret_leader = true;
+    return f;
+}
+
+static void unlink_inflight(struct imagestore *is, struct pull_inflight *f)
+{
+    for (struct pull_inflight **pp = &is->inflight; *pp; pp = &(*pp)->next)
+        if (*pp == f) {
+            *pp = f->next;
+            return;
+        }
+}
+
+static void inflight_free(struct pull_inflight *f)
+{
+    pthread_cond_destroy(&f->cond);
+    free(f->key);
+    free(f->image_id);
+    free(f);
+}
+
+/* Waits for the leader; a leader that was cancelled by its own client does
+ * not fail the others: they pull again (returns 1). */
+static int wait_leader(struct imagestore *is, struct pull_inflight *f, char **ret_id,
+                       struct crib_err *err)
+{
+    int r;
+
+    while (!f->done)
+        pthread_cond_wait(&f->cond, &is->lock);
+    r = f->result;
+    if (r < 0 && f->err.errnum == ECANCELED)
+        r = 1;
+    else if (r < 0)
+        *err = f->err;
+    else
+        *ret_id = xstrdup(f->image_id);
+    if (--f->waiters == 0)
+        inflight_free(f);
+    return r;
+}
+
+static int lead(struct imagestore *is, struct pull_inflight *f, struct pull *p, char **ret_id,
+                struct crib_err *err)
+{
+    int r;
+
+    pthread_mutex_unlock(&is->lock);
+    r = run_pull(p, ret_id, err);
+    pthread_mutex_lock(&is->lock);
+    f->done = true;
+    f->result = r;
+    f->err = *err;
+    if (r >= 0)
+        f->image_id = xstrdup(*ret_id);
+    unlink_inflight(is, f);
+    pthread_cond_broadcast(&f->cond);
+    if (f->waiters == 0)
+        inflight_free(f);
+    return r;
+}
+
+int imagestore_pull(struct imagestore *is, const struct pull_request *req, char **ret_id,
+                    struct crib_err *err)
+{
+    struct pull p = {.is = is, .req = req};
+    _cleanup_free_ char *key = NULL;
+    int r = imgref_parse(req->image, &p.ref, err);
+
+    if (r < 0)
+        return r;
+    key = imgref_format(&p.ref);
+    pthread_mutex_lock(&is->lock);
+    for (;;) {
+        bool leader;
+        struct pull_inflight *f = join_inflight(is, key, &leader);
+
+        if (leader) {
+            r = lead(is, f, &p, ret_id, err);
+            break;
+        }
+        r = wait_leader(is, f, ret_id, err);
+        if (r <= 0)
+            break;
+    }
+    pthread_mutex_unlock(&is->lock);
+    pull_done(&p);
+    if (r < 0)
+        return crib_wrap(err, "pull %s", key);
+    return 0;
+}
