@@ -14,7 +14,7 @@ int content_open(const char *root_dir, struct content_store **ret_store, struct 
 void content_close(struct content_store *cs);
 
 /* Writes data as blob digest after checking that data hashes to it; written
- * atomically and synced, so a present blob is always whole.
+ * atomically and synced, so a present blob is always whole (and is kept).
  * Errors: CRIB_INVALID (digest mismatch), CRIB_INTERNAL. */
 int content_put(struct content_store *cs, const char *digest, const void *data, size_t len,
                 struct crib_err *err);

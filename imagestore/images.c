@@ -144,6 +144,20 @@ int images_add(struct store *s, const struct image_record *img, struct crib_err 
     return r;
 }
 
+int images_add_names(struct store *s, const struct image_record *img, struct crib_err *err)
+{
+    struct store_tx tx;
+    int r = store_tx_begin(s, true, &tx, err);
+
+    if (r < 0)
+        return r;
+    r = add_names(&tx, img, err);
+    if (r >= 0)
+        r = store_tx_commit(&tx, "image-names-commit", err);
+    store_tx_done(&tx);
+    return r;
+}
+
 static int load_layers(struct store_tx *tx, struct image_record *img, struct crib_err *err)
 {
     _cleanup_sqlite_stmt_ sqlite3_stmt *st = NULL;

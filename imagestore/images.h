@@ -35,6 +35,10 @@ struct image_record {
  * crash point image-record-commit. Errors: CRIB_INTERNAL. */
 int images_add(struct store *s, const struct image_record *img, struct crib_err *err);
 
+/* Points the names of img (tags and digests) at img->id, which must be
+ * recorded. Errors: CRIB_INTERNAL. */
+int images_add_names(struct store *s, const struct image_record *img, struct crib_err *err);
+
 /* Finds an image by key: a full ID (with or without "sha256:"), a name
  * (exactly as recorded), or an unambiguous ID prefix.
  * Errors: CRIB_NOT_FOUND, CRIB_INVALID (an ambiguous prefix), CRIB_INTERNAL.

@@ -117,8 +117,56 @@ static void add_name(char ***v, size_t *n, char *name_owned)
     (*v)[(*n)++] = name_owned;
 }
 
-static int record(struct pull *p, struct image_layer *layers, size_t n_layers, struct crib_err *err)
+static bool has_name(char **v, size_t n, const char *name)
 {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* The tag and repo digest this pull gives its image. */
+static void wanted_names(struct pull *p, struct image_record *names)
+{
+    if (p->ref.tag && !p->ref.digest)
+        add_name(&names->tags, &names->n_tags, imgref_tagged(&p->ref));
+    add_name(&names->digests, &names->n_digests, imgref_digested(&p->ref, p->top_digest));
+}
+
+/* A re-pull of an image already here (the same manifest, every layer in
+ * place) fetches nothing more: at most its names move. Sets *ret_done. */
+static int try_warm(struct pull *p, bool *ret_done, struct crib_err *err)
+{
+    struct image_record *img = NULL;
+    struct image_record names = {.id = p->manifest->config.digest};
+    bool missing = false;
+    int r;
+
+    *ret_done = false;
+    if (images_find(p->is->store, NULL, 0, digest_hex(names.id), &img, err) < 0)
+        return err->code == CRIB_NOT_FOUND ? 0 : crib_err_ret(err);
+    for (size_t i = 0; i < img->n_layers && !missing; i++)
+        missing = !layerstore_has(p->is->layers, img->layers[i].chain_id);
+    r = 0;
+    if (!missing && strcmp(img->manifest_digest, p->manifest_digest) == 0) {
+        wanted_names(p, &names);
+        for (size_t i = 0; i < names.n_tags && !missing; i++)
+            missing = !has_name(img->tags, img->n_tags, names.tags[i]);
+        for (size_t i = 0; i < names.n_digests && !missing; i++)
+            missing = !has_name(img->digests, img->n_digests, names.digests[i]);
+        r = missing ? images_add_names(p->is->store, &names, err) : 0;
+        *ret_done = r >= 0;
+        images_strv_free(names.tags, names.n_tags);
+        images_strv_free(names.digests, names.n_digests);
+    }
+    image_record_free(img);
+    return r;
+}
+
+static int record(struct pull *p, struct pulled_layers *pl, struct crib_err *err)
+{
+    struct image_layer *layers = pl->layers;
+    size_t n_layers = pl->n_layers;
     struct image_record img = {
         .id = p->manifest->config.digest,
         .manifest_digest = p->manifest_digest,
@@ -131,13 +179,13 @@ static int record(struct pull *p, struct image_layer *layers, size_t n_layers, s
 
     for (size_t i = 0; i < n_layers; i++)
         img.size += layers[i].size;
-    if (p->ref.tag && !p->ref.digest)
-        add_name(&img.tags, &img.n_tags, imgref_tagged(&p->ref));
-    add_name(&img.digests, &img.n_digests, imgref_digested(&p->ref, p->top_digest));
+    wanted_names(p, &img);
     r = content_put(p->is->content, p->manifest_digest, p->manifest_json, p->manifest_len, err);
     if (r >= 0)
         r = content_put(p->is->content, img.id, p->config_json, p->config_len, err);
     CRASH_POINT("pull-blobs-written");
+    if (r >= 0)
+        r = pull_layers_commit(p->is, pl, err);
     if (r >= 0)
         r = images_add(p->is->store, &img, err);
     images_strv_free(img.tags, img.n_tags);
@@ -147,22 +195,37 @@ static int record(struct pull *p, struct image_layer *layers, size_t n_layers, s
 
 static int run_pull(struct pull *p, char **ret_id, struct crib_err *err)
 {
-    struct image_layer *layers = NULL;
-    size_t n_layers = 0;
+    struct pulled_layers pl = {0};
+    bool pulled = false;
     int r = registry_repo_open(p->is->registry, &p->ref, p->req->auth, p->req->cancel, &p->repo,
                                err);
+
+    bool warm = false;
 
     if (r >= 0)
         r = resolve(p, err);
     CRASH_POINT("pull-resolved");
     if (r >= 0)
-        r = fetch_config(p, err);
+        r = try_warm(p, &warm, err);
+    if (r >= 0 && warm) {
+        *ret_id = xstrdup(p->manifest->config.digest);
+        return 0;
+    }
     if (r >= 0)
-        r = pull_layers(p->is, p->repo, p->req, p->manifest, p->config, &layers, &n_layers, err);
+        r = fetch_config(p, err);
+    if (r >= 0) {
+        r = pull_layers(p->is, p->repo, p->req, p->manifest, p->config, &pl, err);
+        pulled = r >= 0;
+    }
     CRASH_POINT("pull-layers-done");
     if (r >= 0)
-        r = record(p, layers, n_layers, err);
-    pull_layers_free(layers, n_layers);
+        r = record(p, &pl, err);
+    /* Unrecorded, the layers this pull put in place must go again; the blobs
+     * are removed by the next start-up's reconcile if no image claims them. */
+    if (r < 0 && pulled)
+        pull_layers_abandon(p->is, &pl);
+    else if (pulled)
+        pull_layers_done(&pl);
     if (r >= 0)
         *ret_id = xstrdup(p->manifest->config.digest);
     return r;

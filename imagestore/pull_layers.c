@@ -23,6 +23,7 @@ struct layer_job {
     const struct descriptor *desc;
     const char *diff_id;
     struct image_layer *out;
+    char **stage; /* where the unpacked layer waits */
     bool present;
 };
 
@@ -149,16 +150,14 @@ static int one_attempt(struct layer_pull *lp, struct layer_job *job, struct crib
     r = stream_into(lp, job, dir_fd, &res, err);
     if (r >= 0)
         r = verify(job, &res, err);
-    if (r >= 0) {
-        CRASH_POINT("pull-layer-unpacked");
-        r = layerstore_commit(lp->is->layers, stage, job->out->chain_id, err);
-    }
     if (r < 0) {
         layerstore_discard(lp->is->layers, stage);
         return crib_wrap(err, "layer %zu", job->index + 1);
     }
+    CRASH_POINT("pull-layer-unpacked");
     job->out->size = (int64_t)res.content_bytes;
     job->out->inodes = (int64_t)res.n_inodes;
+    *job->stage = TAKE_PTR(stage);
     return 0;
 }
 
@@ -215,8 +214,10 @@ static char *chain_id(const char *parent, const char *diff_id)
 }
 
 static int plan(struct layer_pull *lp, const struct manifest *m, const struct image_config *cfg,
-                struct image_layer *layers, struct crib_err *err)
+                struct pulled_layers *pl, struct crib_err *err)
 {
+    struct image_layer *layers = pl->layers;
+
     for (size_t i = 0; i < m->n_layers; i++) {
         struct layer_job *job = &lp->jobs[i];
         bool found = false;
@@ -225,7 +226,7 @@ static int plan(struct layer_pull *lp, const struct manifest *m, const struct im
         layers[i].diff_id = xstrdup(cfg->diff_ids[i]);
         layers[i].chain_id = chain_id(i ? layers[i - 1].chain_id : NULL, cfg->diff_ids[i]);
         *job = (struct layer_job){.index = i, .desc = &m->layers[i], .diff_id = cfg->diff_ids[i],
-                                  .out = &layers[i]};
+                                  .out = &layers[i], .stage = &pl->staged[i]};
         r = images_layer_info(lp->is->store, layers[i].chain_id, &found, &layers[i].size,
                               &layers[i].inodes, err);
         if (r < 0)
@@ -303,35 +304,73 @@ static int run_workers(struct layer_pull *lp, const struct manifest *m, struct c
 
 int pull_layers(struct imagestore *is, struct registry_repo *repo, const struct pull_request *req,
                 const struct manifest *m, const struct image_config *config,
-                struct image_layer **ret_layers, size_t *ret_n, struct crib_err *err)
+                struct pulled_layers *ret, struct crib_err *err)
 {
-    struct image_layer *layers = xcalloc(m->n_layers ? m->n_layers : 1, sizeof(*layers));
+    size_t n = m->n_layers ? m->n_layers : 1;
+    struct pulled_layers pl = {.layers = xcalloc(n, sizeof(*pl.layers)),
+                               .n_layers = m->n_layers,
+                               .staged = xcalloc(n, sizeof(*pl.staged)),
+                               .renamed = xcalloc(n, sizeof(*pl.renamed))};
     struct layer_pull lp = {.is = is, .repo = repo, .req = req, .n_jobs = m->n_layers};
     int r;
 
-    lp.jobs = xcalloc(m->n_layers ? m->n_layers : 1, sizeof(*lp.jobs));
+    lp.jobs = xcalloc(n, sizeof(*lp.jobs));
     pthread_mutex_init(&lp.lock, NULL);
     pthread_cond_init(&lp.changed, NULL);
-    r = plan(&lp, m, config, layers, err);
+    r = plan(&lp, m, config, &pl, err);
     if (r >= 0)
         r = run_workers(&lp, m, err);
     pthread_cond_destroy(&lp.changed);
     pthread_mutex_destroy(&lp.lock);
     free(lp.jobs);
     if (r < 0) {
-        pull_layers_free(layers, m->n_layers);
+        pull_layers_abandon(is, &pl);
         return r;
     }
-    *ret_layers = layers;
-    *ret_n = m->n_layers;
+    *ret = pl;
     return 0;
 }
 
-void pull_layers_free(struct image_layer *layers, size_t n)
+int pull_layers_commit(struct imagestore *is, struct pulled_layers *pl, struct crib_err *err)
 {
-    for (size_t i = 0; i < n; i++) {
-        free(layers[i].chain_id);
-        free(layers[i].diff_id);
+    for (size_t i = 0; i < pl->n_layers; i++) {
+        int r;
+
+        if (!pl->staged[i])
+            continue;
+        r = layerstore_commit(is->layers, pl->staged[i], pl->layers[i].chain_id, err);
+        if (r < 0)
+            return r;
+        /* 1: another pull put the same layer in place first; it is its to record. */
+        pl->renamed[i] = r == 0;
+        free(pl->staged[i]);
+        pl->staged[i] = NULL;
     }
-    free(layers);
+    return 0;
+}
+
+void pull_layers_abandon(struct imagestore *is, struct pulled_layers *pl)
+{
+    struct crib_err ignored;
+
+    for (size_t i = 0; i < pl->n_layers; i++) {
+        if (pl->staged[i])
+            layerstore_discard(is->layers, pl->staged[i]);
+        if (pl->renamed[i])
+            (void)layerstore_remove(is->layers, pl->layers[i].chain_id, &ignored);
+    }
+    pull_layers_done(pl);
+}
+
+void pull_layers_done(struct pulled_layers *pl)
+{
+    for (size_t i = 0; i < pl->n_layers; i++) {
+        free(pl->layers[i].chain_id);
+        free(pl->layers[i].diff_id);
+        free(pl->staged[i]);
+    }
+    free(pl->layers);
+    free(pl->staged);
+    free(pl->renamed);
+    memset(pl, 0, sizeof(*pl));
 }

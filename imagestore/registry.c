@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -224,12 +225,41 @@ static size_t on_header(char *line, size_t size, size_t n, void *p)
     return len;
 }
 
-static int on_progress(void *p, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-    struct registry_repo *repo = p;
+/* Watches one transfer: a cancel by the caller, or no new byte for the stall
+ * window (curl's own low-speed check averages over a longer time). */
+struct watch {
+    struct registry_repo *repo;
+    curl_off_t last_bytes;
+    long long last_change_ms;
+    bool stalled;
+};
 
-    (void)a, (void)b, (void)c, (void)d;
-    return repo->cancel.is_cancelled && repo->cancel.is_cancelled(repo->cancel.ctx);
+static long long monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct watch *w = p;
+    struct registry_repo *repo = w->repo;
+    long long now = monotonic_ms();
+
+    (void)dltotal, (void)ultotal, (void)ulnow;
+    if (repo->cancel.is_cancelled && repo->cancel.is_cancelled(repo->cancel.ctx))
+        return 1;
+    if (dlnow != w->last_bytes) {
+        w->last_bytes = dlnow;
+        w->last_change_ms = now;
+    } else if (now - w->last_change_ms > (long long)repo->reg->opts.stall_timeout_ms) {
+        w->stalled = true;
+        return 1;
+    }
+    return 0;
 }
 
 /* Adds the endpoint's CAs to the system's trust store of this connection. */
@@ -279,10 +309,12 @@ static void set_tls(CURL *c, const struct hosts_endpoint *ep)
     }
 }
 
-static void set_options(CURL *c, struct registry_repo *repo, const char *url, bool whole_timeout)
+static void set_options(CURL *c, struct registry_repo *repo, struct watch *w, const char *url,
+                        bool whole_timeout)
 {
     const struct registry_options *o = &repo->reg->opts;
 
+    w->last_bytes = 0;
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_SHARE, repo->reg->share);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -293,14 +325,11 @@ static void set_options(CURL *c, struct registry_repo *repo, const char *url, bo
     curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "crib/" CRIB_VERSION);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
-    /* A stalled transfer fails; a slow one that moves does not. */
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)((o->stall_timeout_ms + 999) / 1000));
     if (whole_timeout)
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)o->request_timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, repo);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, w);
 }
 
 /* The URL without its query, which may hold tokens. */
@@ -309,18 +338,20 @@ static void url_for_message(const char *url, char *out, size_t size)
     snprintf(out, size, "%.*s", (int)strcspn(url, "?"), url);
 }
 
-static int curl_failure(CURLcode rc, const char *url, const struct sink *sink, const char *detail,
-                        unsigned stall_ms, struct crib_err *err)
+static int curl_failure(CURLcode rc, const char *url, const struct sink *sink,
+                        const struct watch *w, const char *detail, struct crib_err *err)
 {
     char where[512];
 
     url_for_message(url, where, sizeof(where));
     switch (rc) {
     case CURLE_ABORTED_BY_CALLBACK:
+        if (w->stalled)
+            return crib_fail(err, CRIB_TIMEOUT, 0, "GET %s: no data for %u ms", where,
+                             w->repo->reg->opts.stall_timeout_ms);
         return crib_fail(err, CRIB_UNAVAILABLE, ECANCELED, "GET %s: cancelled", where);
     case CURLE_OPERATION_TIMEDOUT:
-        return crib_fail(err, CRIB_TIMEOUT, 0, "GET %s: no progress for %u ms or too slow (%s)",
-                         where, stall_ms, detail);
+        return crib_fail(err, CRIB_TIMEOUT, 0, "GET %s: %s", where, detail);
     case CURLE_WRITE_ERROR:
         if (sink->fd_errno == EFBIG)
             return crib_fail(err, CRIB_LIMIT, 0, "GET %s: response over %zu bytes", where, sink->max);
@@ -340,13 +371,14 @@ int registry_http(struct registry_repo *repo, const struct hosts_endpoint *ep, c
     struct curl_slist *headers = request_headers(ep, accept, authorization);
     char detail[CURL_ERROR_SIZE] = "";
     struct response resp = {0};
+    struct watch w = {.repo = repo, .last_bytes = -1, .last_change_ms = monotonic_ms()};
     CURLcode rc;
     char *final = NULL;
     int r = 0;
 
     if (!c)
         return crib_fail(err, CRIB_INTERNAL, 0, "curl_easy_init failed");
-    set_options(c, repo, url, whole_request_timeout);
+    set_options(c, repo, &w, url, whole_request_timeout);
     set_tls(c, ep);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
@@ -359,7 +391,7 @@ int registry_http(struct registry_repo *repo, const struct hosts_endpoint *ep, c
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, post_form);
     rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {
-        r = curl_failure(rc, url, sink, detail, repo->reg->opts.stall_timeout_ms, err);
+        r = curl_failure(rc, url, sink, &w, detail, err);
         response_done(&resp);
     } else {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
@@ -454,9 +486,11 @@ static int fetch_from(struct registry_repo *repo, const struct hosts_endpoint *e
             return 0;
         }
         if (r >= 0) {
-            r = status_failure(resp.status, url, what, err);
+            long status = resp.status;
+
+            r = status_failure(status, url, what, err);
             response_done(&resp);
-            if (!retryable(resp.status))
+            if (!retryable(status))
                 return r;
         }
         if (err->code != CRIB_UNAVAILABLE || err->errnum == ECANCELED || sink->written > 0 ||

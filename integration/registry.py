@@ -256,6 +256,7 @@ class Hostile:
                 self.end_headers()
                 self.wfile.write(body)
 
+        Handler.do_POST = Handler.do_GET
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.host = "127.0.0.1:%d" % self.server.server_address[1]
@@ -276,9 +277,58 @@ class Hostile:
         for digest, data in image.blobs.items():
             self.routes["/v2/%s/blobs/%s" % (repo, digest)] = (200, {}, data)
 
-    def write_hosts(self, certs_d, name="hostile.test"):
+    def write_hosts(self, certs_d, name="hostile.test", mirrors=()):
         d = os.path.join(certs_d, name)
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "hosts.toml"), "w") as f:
             f.write('server = "http://%s"\n' % self.host)
+            for m in mirrors:
+                f.write('[host."%s"]\n  capabilities = ["pull", "resolve"]\n' % m)
         return name
+
+    def require_token(self, repo, token="good-token", basic=None, refresh=None):
+        """Guards repo's routes with a Bearer challenge and serves /token:
+        with basic ("user:pass") the token needs those credentials; with
+        refresh the OAuth2 POST with that refresh token works too."""
+        realm = "http://%s/token/%s" % (self.host, repo)
+        challenge = 'Bearer realm="%s",service="hostile",scope="repository:%s:pull"' % (realm, repo)
+        for path, route in list(self.routes.items()):
+            if not path.startswith("/v2/%s/" % repo):
+                continue
+
+            def guarded(handler, route=route):
+                if handler.headers.get("Authorization") != "Bearer " + token:
+                    handler.send_response(401)
+                    handler.send_header("WWW-Authenticate", challenge)
+                    handler.send_header("Content-Length", "0")
+                    handler.end_headers()
+                    return
+                status, headers, body = route
+                handler.send_response(status)
+                for k, v in headers.items():
+                    handler.send_header(k, v)
+                handler.send_header("Content-Length", str(len(body)))
+                handler.end_headers()
+                handler.wfile.write(body)
+            self.routes[path] = guarded
+
+        def token_server(handler):
+            import base64 as b64
+            import urllib.parse
+            ok = False
+            if handler.command == "POST":
+                n = int(handler.headers.get("Content-Length", "0"))
+                form = urllib.parse.parse_qs(handler.rfile.read(n).decode())
+                ok = refresh is not None and form.get("refresh_token") == [refresh] \
+                    and form.get("grant_type") == ["refresh_token"]
+            elif basic is None:
+                ok = True
+            else:
+                want = "Basic " + b64.b64encode(basic.encode()).decode()
+                ok = handler.headers.get("Authorization") == want
+            body = json.dumps({"token": token, "access_token": token}).encode() if ok else b"{}"
+            handler.send_response(200 if ok else 401)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+        self.routes["/token/" + repo] = token_server

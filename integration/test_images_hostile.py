@@ -2,6 +2,7 @@
 message naming the problem, and leaves nothing on disk or in the database."""
 
 import base64
+import gzip
 import json
 import os
 import time
@@ -61,10 +62,12 @@ def test_path_traversal_is_refused(cribd, images, hostile, served, entries, frag
 
 def test_digest_mismatch(cribd, images, hostile, served):
     pb, img = images
-    good = Image([tar_layer(GOOD)])
+    tar = tar_layer(GOOD)
+    good = Image([tar])
     hostile.serve_image("mismatch", "v1", good)
     layer = good.layers[0]["digest"]
-    hostile.routes["/v2/mismatch/blobs/" + layer] = (200, {}, good.blobs[layer][:-1] + b"\0")
+    # The same tar gzipped with another timestamp: it unpacks fine, its digest differs.
+    hostile.routes["/v2/mismatch/blobs/" + layer] = (200, {}, gzip.compress(tar, mtime=12345))
     expect_failure(pb, img, cribd, served + "/mismatch:v1", grpc.StatusCode.INVALID_ARGUMENT, layer)
 
 
@@ -220,3 +223,43 @@ def test_basic_auth_and_bad_credentials(make_cribd, api, tmp_path):
         assert "s3cret" not in d.logs() and token not in d.logs()
     finally:
         reg.stop()
+
+
+def test_bearer_token_flows(cribd, images, hostile, served):
+    pb, img = images
+    good = Image([tar_layer(GOOD)])
+    hostile.serve_image("anon", "v1", good)
+    hostile.serve_image("priv", "v1", good)
+    hostile.require_token("anon")
+    hostile.require_token("priv", basic="crib:pw", refresh="refresh-me")
+    assert pull(pb, img, served + "/anon:v1").image_ref == good.id
+    assert "/token/anon" in hostile.hits
+    img.RemoveImage(pb.RemoveImageRequest(image=pb.ImageSpec(image=good.id)))
+    expect_failure(pb, img, cribd, served + "/priv:v1", grpc.StatusCode.PERMISSION_DENIED, "token")
+    assert pull(pb, img, served + "/priv:v1",
+                auth=pb.AuthConfig(username="crib", password="pw")).image_ref == good.id
+    img.RemoveImage(pb.RemoveImageRequest(image=pb.ImageSpec(image=good.id)))
+    assert pull(pb, img, served + "/priv:v1",
+                auth=pb.AuthConfig(identity_token="refresh-me")).image_ref == good.id
+    img.RemoveImage(pb.RemoveImageRequest(image=pb.ImageSpec(image=good.id)))
+    hostile.hits.clear()
+    assert pull(pb, img, served + "/priv:v1",
+                auth=pb.AuthConfig(registry_token="good-token")).image_ref == good.id
+    assert "/token/priv" not in hostile.hits
+    assert "refresh-me" not in cribd.logs() and "good-token" not in cribd.logs()
+
+
+def test_mirrors_are_tried_first_and_fall_back_to_the_origin(cribd, images, hostile, registry):
+    from registry import Hostile, free_port
+    pb, img = images
+    good = Image([tar_layer(GOOD)])
+    hostile.serve_image("mirrored", "v1", good)
+    empty = Hostile().start()  # a mirror that has nothing: 404 for everything
+    try:
+        dead = "http://127.0.0.1:%d" % free_port()  # a mirror that is down
+        name = hostile.write_hosts(cribd.certs_d, "mirrored.test",
+                                   mirrors=[dead, "http://%s" % empty.host])
+        assert pull(pb, img, name + "/mirrored:v1").image_ref == good.id
+        assert "/v2/mirrored/manifests/v1" in empty.hits
+    finally:
+        empty.stop()
