@@ -26,7 +26,10 @@ static int test_known_vectors(void)
 static int test_validation(void)
 {
     static const char *const bad[] = {
-        "", "sha256", "sha256:", "sha256:abc",
+        "",
+        "sha256",
+        "sha256:",
+        "sha256:abc",
         "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
         "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85",
         "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8555",
@@ -35,7 +38,8 @@ static int test_validation(void)
     };
     struct crib_err err;
 
-    CHECK(digest_is_valid("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+    CHECK(
+        digest_is_valid("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         CHECK(!digest_is_valid(bad[i]));
         CHECK(digest_check(bad[i], "layer 2 digest", &err) < 0);

@@ -67,7 +67,8 @@ const char *crib_code_name(enum crib_code code)
         [CRIB_TIMEOUT] = "timeout",
         [CRIB_UNAVAILABLE] = "unavailable",
         [CRIB_LIMIT] = "limit",
-        [CRIB_UNIMPLEMENTED] = "unimplemented", [CRIB_DENIED] = "denied",
+        [CRIB_UNIMPLEMENTED] = "unimplemented",
+        [CRIB_DENIED] = "denied",
     };
 
     if ((unsigned)code < sizeof(names) / sizeof(names[0]) && names[code])

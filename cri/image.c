@@ -28,9 +28,11 @@ int cri_validate_image_request(const ProtobufCMessage *req, struct crib_err *err
     if (d == &runtime__v1__pull_image_request__descriptor)
         return need_image(((const Runtime__V1__PullImageRequest *)req)->image, "image.image", err);
     if (d == &runtime__v1__image_status_request__descriptor)
-        return need_image(((const Runtime__V1__ImageStatusRequest *)req)->image, "image.image", err);
+        return need_image(((const Runtime__V1__ImageStatusRequest *)req)->image, "image.image",
+                          err);
     if (d == &runtime__v1__remove_image_request__descriptor)
-        return need_image(((const Runtime__V1__RemoveImageRequest *)req)->image, "image.image", err);
+        return need_image(((const Runtime__V1__RemoveImageRequest *)req)->image, "image.image",
+                          err);
     return 0;
 }
 
@@ -54,8 +56,8 @@ int cri_pull_image(struct cri_call *call, const ProtobufCMessage *req, ProtobufC
     const Runtime__V1__AuthConfig *a = in->auth;
     struct registry_auth auth = {0};
     struct registry_cancel cancel = {call_cancelled, call};
-    struct pull_request pr = {.image = in->image->image, .cancel = &cancel,
-                              .progress = log_progress};
+    struct pull_request pr = {
+        .image = in->image->image, .cancel = &cancel, .progress = log_progress};
     Runtime__V1__PullImageResponse *resp;
     _cleanup_free_ char *id = NULL;
     int r;
@@ -201,8 +203,9 @@ static char *verbose_info(struct cri_call *call, const struct image_record *img,
     spec = json_tokener_parse(config);
     json_object_object_add(o, "id", json_object_new_string(img->id));
     json_object_object_add(o, "manifestDigest", json_object_new_string(img->manifest_digest));
-    json_object_object_add(o, "chainID", json_object_new_string(
-                                              img->n_layers ? img->layers[img->n_layers - 1].chain_id : ""));
+    json_object_object_add(
+        o, "chainID",
+        json_object_new_string(img->n_layers ? img->layers[img->n_layers - 1].chain_id : ""));
     json_object_object_add(o, "size", json_object_new_int64(img->size));
     json_object_object_add(o, "pinned", json_object_new_boolean(img->pinned));
     json_object_object_add(o, "imageSpec", spec);
@@ -256,9 +259,9 @@ int cri_remove_image(struct cri_call *call, const ProtobufCMessage *req,
         return r;
     if (removed)
         log_info("removed image %s", in->image->image);
-    *ret_resp = &CRI_NEW(call, Runtime__V1__RemoveImageResponse,
-                         runtime__v1__remove_image_response__init)
-                     ->base;
+    *ret_resp =
+        &CRI_NEW(call, Runtime__V1__RemoveImageResponse, runtime__v1__remove_image_response__init)
+             ->base;
     return 0;
 }
 
@@ -271,8 +274,8 @@ static Runtime__V1__FilesystemUsage *fs_usage(struct cri_call *call, const char 
 
     clock_gettime(CLOCK_REALTIME, &ts);
     u->timestamp = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-    u->fs_id = CRI_NEW(call, Runtime__V1__FilesystemIdentifier,
-                       runtime__v1__filesystem_identifier__init);
+    u->fs_id =
+        CRI_NEW(call, Runtime__V1__FilesystemIdentifier, runtime__v1__filesystem_identifier__init);
     u->fs_id->mountpoint = arena_strdup(&call->arena, mountpoint);
     u->used_bytes = CRI_NEW(call, Runtime__V1__UInt64Value, runtime__v1__uint64_value__init);
     u->used_bytes->value = (uint64_t)bytes;
@@ -294,7 +297,8 @@ int cri_image_fs_info(struct cri_call *call, const ProtobufCMessage *req,
         return r;
     resp->n_image_filesystems = 1;
     resp->image_filesystems = arena_alloc(&call->arena, sizeof(*resp->image_filesystems));
-    resp->image_filesystems[0] = fs_usage(call, usage.mountpoint, usage.used_bytes, usage.inodes_used);
+    resp->image_filesystems[0] =
+        fs_usage(call, usage.mountpoint, usage.used_bytes, usage.inodes_used);
     /* Writable layers live on the same filesystem; none exist until
      * containers do. */
     resp->n_container_filesystems = 1;

@@ -429,9 +429,12 @@ char *config_to_json(const struct crib_config *cfg)
     json_object_object_add(cni, "binDirs", strv_to_json(cfg->cni_bin_dirs));
     json_object_object_add(o, "cni", cni);
     json_object_object_add(o, "registryConfigDirs", strv_to_json(cfg->registry_dirs));
-    json_object_object_add(o, "maxParallelLayers", json_object_new_int((int)cfg->max_parallel_layers));
-    json_object_object_add(o, "maxLayerBytes", json_object_new_int64((int64_t)cfg->max_layer_bytes));
-    json_object_object_add(o, "stallTimeoutSeconds", json_object_new_int((int)cfg->stall_timeout_s));
+    json_object_object_add(o, "maxParallelLayers",
+                           json_object_new_int((int)cfg->max_parallel_layers));
+    json_object_object_add(o, "maxLayerBytes",
+                           json_object_new_int64((int64_t)cfg->max_layer_bytes));
+    json_object_object_add(o, "stallTimeoutSeconds",
+                           json_object_new_int((int)cfg->stall_timeout_s));
     json_object_object_add(o, "workers", json_object_new_int((int)cfg->workers));
     json_object_object_add(o, "longWorkers", json_object_new_int((int)cfg->long_workers));
     json_object_object_add(o, "shutdownTimeoutSeconds",

@@ -33,13 +33,13 @@ struct crib_config {
     size_t n_runtimes;
     struct config_runtime runtimes[CONFIG_MAX_RUNTIMES];
     char *cni_conf_dir;
-    char *cni_bin_dirs[CONFIG_MAX_DIRS + 1]; /* NULL-terminated */
+    char *cni_bin_dirs[CONFIG_MAX_DIRS + 1];  /* NULL-terminated */
     char *registry_dirs[CONFIG_MAX_DIRS + 1]; /* certs.d dirs, NULL-terminated */
     unsigned max_parallel_layers;
     uint64_t max_layer_bytes; /* what one layer may unpack to */
     unsigned stall_timeout_s;
-    unsigned workers;                        /* threads for short calls */
-    unsigned long_workers;                   /* threads for long calls (pulls, stops, execs) */
+    unsigned workers;      /* threads for short calls */
+    unsigned long_workers; /* threads for long calls (pulls, stops, execs) */
     unsigned shutdown_timeout_s;
 };
 

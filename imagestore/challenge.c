@@ -123,7 +123,8 @@ int challenge_parse(const char *value, size_t len, struct challenge *ret, struct
     int r;
 
     if (len > CHALLENGE_MAX_LEN)
-        return crib_fail(err, CRIB_INVALID, 0, "WWW-Authenticate: over %d bytes", CHALLENGE_MAX_LEN);
+        return crib_fail(err, CRIB_INVALID, 0, "WWW-Authenticate: over %d bytes",
+                         CHALLENGE_MAX_LEN);
     while (c.p < c.end && ch.scheme == CHALLENGE_NONE) {
         size_t n;
 
@@ -144,7 +145,8 @@ int challenge_parse(const char *value, size_t len, struct challenge *ret, struct
         return crib_fail(err, CRIB_INVALID, 0, "WWW-Authenticate: no Basic or Bearer challenge");
     if (ch.scheme == CHALLENGE_BEARER && (!ch.realm || !*ch.realm)) {
         challenge_done(&ch);
-        return crib_fail(err, CRIB_INVALID, 0, "WWW-Authenticate: Bearer challenge without a realm");
+        return crib_fail(err, CRIB_INVALID, 0,
+                         "WWW-Authenticate: Bearer challenge without a realm");
     }
     *ret = ch;
     return 0;

@@ -103,8 +103,9 @@ static int add_layers(struct store_tx *tx, const struct image_record *img, struc
 
 static int add_names(struct store_tx *tx, const struct image_record *img, struct crib_err *err)
 {
-    static const char sql[] = "INSERT INTO image_names(name, image_id, is_digest) VALUES (?1, ?2, ?3) "
-                              "ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id";
+    static const char sql[] =
+        "INSERT INTO image_names(name, image_id, is_digest) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id";
     int r = 0;
 
     for (size_t i = 0; r >= 0 && i < img->n_tags; i++)
@@ -189,8 +190,9 @@ static int load_image(struct store_tx *tx, const char *id, struct image_record *
 {
     _cleanup_sqlite_stmt_ sqlite3_stmt *st = NULL;
     _cleanup_(image_record_freep) struct image_record *img = NULL;
-    int r = store_prepare(tx, "SELECT manifest_digest, size, pulled_ns, pinned, user FROM images WHERE id = ?1",
-                          &st, err);
+    int r = store_prepare(
+        tx, "SELECT manifest_digest, size, pulled_ns, pinned, user FROM images WHERE id = ?1", &st,
+        err);
 
     if (r < 0)
         return r;
@@ -208,12 +210,13 @@ static int load_image(struct store_tx *tx, const char *id, struct image_record *
     img->pinned = sqlite3_column_int(st, 3) != 0;
     if (sqlite3_column_type(st, 4) == SQLITE_TEXT)
         img->user = xstrdup((const char *)sqlite3_column_text(st, 4));
-    r = query_strv(tx, "SELECT name FROM image_names WHERE image_id = ?1 AND is_digest = 0 ORDER BY name",
-                   (const char *[]){id}, 1, &img->tags, &img->n_tags, err);
+    r = query_strv(
+        tx, "SELECT name FROM image_names WHERE image_id = ?1 AND is_digest = 0 ORDER BY name",
+        (const char *[]){id}, 1, &img->tags, &img->n_tags, err);
     if (r >= 0)
-        r = query_strv(tx,
-                       "SELECT name FROM image_names WHERE image_id = ?1 AND is_digest = 1 ORDER BY name",
-                       (const char *[]){id}, 1, &img->digests, &img->n_digests, err);
+        r = query_strv(
+            tx, "SELECT name FROM image_names WHERE image_id = ?1 AND is_digest = 1 ORDER BY name",
+            (const char *[]){id}, 1, &img->digests, &img->n_digests, err);
     if (r >= 0)
         r = load_layers(tx, img, err);
     if (r < 0)
@@ -319,8 +322,9 @@ int images_remove(struct store *s, const char *id, char ***ret_orphans, size_t *
     if (r >= 0)
         r = query_strv(&tx, orphans_sql, NULL, 0, &orphans, &n, err);
     if (r >= 0)
-        r = exec_params(&tx, "DELETE FROM layers WHERE chain_id NOT IN (SELECT chain_id FROM image_layers)",
-                        NULL, 0, NULL, 0, err);
+        r = exec_params(
+            &tx, "DELETE FROM layers WHERE chain_id NOT IN (SELECT chain_id FROM image_layers)",
+            NULL, 0, NULL, 0, err);
     if (r >= 0)
         r = store_tx_commit(&tx, "image-remove-commit", err);
     store_tx_done(&tx);
@@ -379,8 +383,8 @@ int images_known_layers(struct store *s, char ***ret_ids, size_t *ret_n, struct 
 
 int images_known_blobs(struct store *s, char ***ret_digests, size_t *ret_n, struct crib_err *err)
 {
-    return read_all(s, "SELECT id FROM images UNION SELECT manifest_digest FROM images", ret_digests,
-                    ret_n, err);
+    return read_all(s, "SELECT id FROM images UNION SELECT manifest_digest FROM images",
+                    ret_digests, ret_n, err);
 }
 
 int images_usage(struct store *s, int64_t *ret_bytes, int64_t *ret_inodes, struct crib_err *err)
@@ -391,8 +395,8 @@ int images_usage(struct store *s, int64_t *ret_bytes, int64_t *ret_inodes, struc
 
     if (r < 0)
         return r;
-    r = store_prepare(&tx, "SELECT COALESCE(SUM(size), 0), COALESCE(SUM(inodes), 0) FROM layers", &st,
-                      err);
+    r = store_prepare(&tx, "SELECT COALESCE(SUM(size), 0), COALESCE(SUM(inodes), 0) FROM layers",
+                      &st, err);
     if (r >= 0 && sqlite3_step(st) == SQLITE_ROW) {
         *ret_bytes = sqlite3_column_int64(st, 0);
         *ret_inodes = sqlite3_column_int64(st, 1);

@@ -23,10 +23,10 @@ struct image_record {
     int64_t size;          /* sum of the layers' content bytes */
     int64_t pulled_ns;
     bool pinned;
-    char *user;            /* the config's User, or NULL */
+    char *user; /* the config's User, or NULL */
     size_t n_tags, n_digests, n_layers;
-    char **tags;    /* "docker.io/library/busybox:1.36", sorted */
-    char **digests; /* "docker.io/library/busybox@sha256:...", sorted */
+    char **tags;                /* "docker.io/library/busybox:1.36", sorted */
+    char **digests;             /* "docker.io/library/busybox@sha256:...", sorted */
     struct image_layer *layers; /* bottom first */
 };
 

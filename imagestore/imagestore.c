@@ -118,8 +118,8 @@ static void host_platform(char **ret_arch, char **ret_variant)
     static const struct {
         const char *machine, *arch, *variant;
     } map[] = {
-        {"x86_64", "amd64", NULL}, {"aarch64", "arm64", NULL}, {"armv7l", "arm", "v7"},
-        {"armv6l", "arm", "v6"},   {"i686", "386", NULL},      {"ppc64le", "ppc64le", NULL},
+        {"x86_64", "amd64", NULL}, {"aarch64", "arm64", NULL},   {"armv7l", "arm", "v7"},
+        {"armv6l", "arm", "v6"},   {"i686", "386", NULL},        {"ppc64le", "ppc64le", NULL},
         {"s390x", "s390x", NULL},  {"riscv64", "riscv64", NULL},
     };
     struct utsname u;

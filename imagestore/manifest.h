@@ -61,8 +61,7 @@ int manifest_parse(const char *data, size_t len, const char *content_type,
  * Errors: CRIB_NOT_FOUND listing the platforms the index has.
  * *ret_entry points into index. */
 int manifest_select(const struct manifest *index, const char *os, const char *architecture,
-                    const char *variant, const struct descriptor **ret_entry,
-                    struct crib_err *err);
+                    const char *variant, const struct descriptor **ret_entry, struct crib_err *err);
 
 void manifest_free(struct manifest *m);
 
@@ -73,13 +72,13 @@ struct image_config {
     char *working_dir;
     char *stop_signal;
     size_t n_env, n_entrypoint, n_cmd, n_volumes, n_labels, n_diff_ids;
-    char **env;        /* "K=V" */
+    char **env; /* "K=V" */
     char **entrypoint;
     char **cmd;
     char **volumes;    /* paths (the keys of Config.Volumes) */
     char **label_keys; /* with label_values, same index */
     char **label_values;
-    char **diff_ids;   /* rootfs.diff_ids, validated digests, in layer order */
+    char **diff_ids; /* rootfs.diff_ids, validated digests, in layer order */
 };
 
 /* Parses an image config (OCI or Docker). rootfs.type must be "layers" and

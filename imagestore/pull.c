@@ -106,7 +106,8 @@ static int fetch_config(struct pull *p, struct crib_err *err)
     if (r >= 0)
         r = image_config_parse(p->config_json, p->config_len, &p->config, err);
     if (r >= 0 && p->config->n_diff_ids != p->manifest->n_layers)
-        r = crib_fail(err, CRIB_INVALID, 0, "the manifest has %zu layers and the config %zu diff_ids",
+        r = crib_fail(err, CRIB_INVALID, 0,
+                      "the manifest has %zu layers and the config %zu diff_ids",
                       p->manifest->n_layers, p->config->n_diff_ids);
     return r < 0 ? crib_wrap(err, "config %s", digest) : 0;
 }
@@ -197,8 +198,8 @@ static int run_pull(struct pull *p, char **ret_id, struct crib_err *err)
 {
     struct pulled_layers pl = {0};
     bool pulled = false;
-    int r = registry_repo_open(p->is->registry, &p->ref, p->req->auth, p->req->cancel, &p->repo,
-                               err);
+    int r =
+        registry_repo_open(p->is->registry, &p->ref, p->req->auth, p->req->cancel, &p->repo, err);
 
     bool warm = false;
 

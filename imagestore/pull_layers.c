@@ -87,7 +87,8 @@ static void *fetch_main(void *p)
 /* Which failure to report when both sides failed: the one that came first. */
 static int pick_error(struct fetch *f, int unpack_r, struct crib_err *err)
 {
-    bool fetch_was_cause = f->result < 0 && !(f->err.code == CRIB_UNAVAILABLE && f->err.errnum == EPIPE);
+    bool fetch_was_cause =
+        f->result < 0 && !(f->err.code == CRIB_UNAVAILABLE && f->err.errnum == EPIPE);
 
     if (fetch_was_cause) {
         *err = f->err;
@@ -96,7 +97,8 @@ static int pick_error(struct fetch *f, int unpack_r, struct crib_err *err)
     return unpack_r;
 }
 
-static int verify(const struct layer_job *job, const struct unpack_result *res, struct crib_err *err)
+static int verify(const struct layer_job *job, const struct unpack_result *res,
+                  struct crib_err *err)
 {
     if (res->compressed_bytes != (uint64_t)job->desc->size && job->desc->size > 0)
         return crib_fail(err, CRIB_INVALID, 0, "layer %s: got %llu bytes, the manifest says %lld",
@@ -106,7 +108,8 @@ static int verify(const struct layer_job *job, const struct unpack_result *res, 
         return crib_fail(err, CRIB_INVALID, 0, "layer %s: content hashes to %s", job->desc->digest,
                          res->compressed_digest);
     if (strcmp(res->diff_id, job->diff_id) != 0)
-        return crib_fail(err, CRIB_INVALID, 0, "layer %s: unpacked content hashes to %s, the config says %s",
+        return crib_fail(err, CRIB_INVALID, 0,
+                         "layer %s: unpacked content hashes to %s, the config says %s",
                          job->desc->digest, res->diff_id, job->diff_id);
     return 0;
 }
@@ -163,8 +166,7 @@ static int one_attempt(struct layer_pull *lp, struct layer_job *job, struct crib
 
 static bool worth_retrying(const struct crib_err *err)
 {
-    return (err->code == CRIB_UNAVAILABLE || err->code == CRIB_TIMEOUT) &&
-           err->errnum != ECANCELED;
+    return (err->code == CRIB_UNAVAILABLE || err->code == CRIB_TIMEOUT) && err->errnum != ECANCELED;
 }
 
 static void *worker_main(void *p)
@@ -225,8 +227,11 @@ static int plan(struct layer_pull *lp, const struct manifest *m, const struct im
 
         layers[i].diff_id = xstrdup(cfg->diff_ids[i]);
         layers[i].chain_id = chain_id(i ? layers[i - 1].chain_id : NULL, cfg->diff_ids[i]);
-        *job = (struct layer_job){.index = i, .desc = &m->layers[i], .diff_id = cfg->diff_ids[i],
-                                  .out = &layers[i], .stage = &pl->staged[i]};
+        *job = (struct layer_job){.index = i,
+                                  .desc = &m->layers[i],
+                                  .diff_id = cfg->diff_ids[i],
+                                  .out = &layers[i],
+                                  .stage = &pl->staged[i]};
         r = images_layer_info(lp->is->store, layers[i].chain_id, &found, &layers[i].size,
                               &layers[i].inodes, err);
         if (r < 0)
@@ -277,7 +282,8 @@ static int run_workers(struct layer_pull *lp, const struct manifest *m, struct c
         missing += !lp->jobs[i].present;
     if (missing == 0)
         return 0;
-    n_threads = missing < lp->is->opts.max_parallel_layers ? missing : lp->is->opts.max_parallel_layers;
+    n_threads =
+        missing < lp->is->opts.max_parallel_layers ? missing : lp->is->opts.max_parallel_layers;
     threads = xcalloc(n_threads, sizeof(*threads));
     for (size_t i = 0; i < n_threads; i++) {
         pthread_mutex_lock(&lp->lock);

@@ -11,8 +11,8 @@
 struct pulled_layers {
     struct image_layer *layers;
     size_t n_layers;
-    char **staged;  /* per layer: a staging dir name, or NULL when already stored */
-    bool *renamed;  /* per layer: moved into place by this pull */
+    char **staged; /* per layer: a staging dir name, or NULL when already stored */
+    bool *renamed; /* per layer: moved into place by this pull */
 };
 
 /* Fetches and unpacks every layer of m not yet stored into staging dirs and

@@ -354,7 +354,8 @@ static int curl_failure(CURLcode rc, const char *url, const struct sink *sink,
         return crib_fail(err, CRIB_TIMEOUT, 0, "GET %s: %s", where, detail);
     case CURLE_WRITE_ERROR:
         if (sink->fd_errno == EFBIG)
-            return crib_fail(err, CRIB_LIMIT, 0, "GET %s: response over %zu bytes", where, sink->max);
+            return crib_fail(err, CRIB_LIMIT, 0, "GET %s: response over %zu bytes", where,
+                             sink->max);
         return crib_fail(err, CRIB_UNAVAILABLE, sink->fd_errno, "GET %s: reader stopped", where);
     default:
         return crib_fail(err, CRIB_UNAVAILABLE, 0, "GET %s: %s", where,

@@ -49,8 +49,9 @@ static int parse_token(const char *body, size_t len, char **ret_token, struct cr
     const char *token = NULL;
 
     json_tokener_free(tok);
-    if (root && (json_object_object_get_ex(root, "token", &v) ||
-                 json_object_object_get_ex(root, "access_token", &v)) &&
+    if (root &&
+        (json_object_object_get_ex(root, "token", &v) ||
+         json_object_object_get_ex(root, "access_token", &v)) &&
         json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0)
         token = json_object_get_string(v);
     if (token)

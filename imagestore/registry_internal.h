@@ -19,10 +19,10 @@ struct registry_repo {
     struct imgref ref;
     struct hosts_config hosts;
     struct registry_cancel cancel;
-    char *basic;            /* "user:pass" from the AuthConfig, or NULL */
-    char *identity_token;   /* OAuth2 refresh token, or NULL */
-    pthread_mutex_t lock;   /* guards authorization */
-    char *authorization;    /* the Authorization header in use, or NULL */
+    char *basic;          /* "user:pass" from the AuthConfig, or NULL */
+    char *identity_token; /* OAuth2 refresh token, or NULL */
+    pthread_mutex_t lock; /* guards authorization */
+    char *authorization;  /* the Authorization header in use, or NULL */
 };
 
 /* Where a response body goes. */

@@ -57,7 +57,8 @@ static void find_mountpoint(const char *path, char *out, size_t size)
         if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
             continue;
         n = strlen(mp);
-        if (n > best && strncmp(path, mp, n) == 0 && (path[n] == '/' || path[n] == '\0' || n == 1)) {
+        if (n > best && strncmp(path, mp, n) == 0 &&
+            (path[n] == '/' || path[n] == '\0' || n == 1)) {
             best = n;
             snprintf(out, size, "%s", mp);
         }
