@@ -12,7 +12,8 @@ import time
 import grpc
 import pytest
 
-IMPLEMENTED = {"Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig"}
+IMPLEMENTED = {"Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig", "ListImages", "StreamImages",
+               "ImageStatus", "PullImage", "RemoveImage", "ImageFsInfo"}
 
 
 def all_rpcs(pb):
