@@ -221,6 +221,16 @@ class Registry:
             f.write('server = "https://%s"\nca = "%s"\n' % (self.host, self.ca))
 
 
+def send(handler, status, headers, body):
+    """Answers one request of a Hostile route."""
+    handler.send_response(status)
+    for k, v in headers.items():
+        handler.send_header(k, v)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class Hostile:
     """A plain-HTTP registry that serves what a test tells it to, per path:
     routes[path] = (status, headers, body) or a callable(handler)."""
@@ -248,13 +258,7 @@ class Hostile:
                 if callable(route):
                     route(self)
                     return
-                status, headers, body = route
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send(self, *route)
 
         Handler.do_POST = Handler.do_GET
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -303,13 +307,7 @@ class Hostile:
                     handler.send_header("Content-Length", "0")
                     handler.end_headers()
                     return
-                status, headers, body = route
-                handler.send_response(status)
-                for k, v in headers.items():
-                    handler.send_header(k, v)
-                handler.send_header("Content-Length", str(len(body)))
-                handler.end_headers()
-                handler.wfile.write(body)
+                send(handler, *route)
             self.routes[path] = guarded
 
         def token_server(handler):
