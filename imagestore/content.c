@@ -97,6 +97,24 @@ int content_remove(struct content_store *cs, const char *digest, struct crib_err
     return 0;
 }
 
+static int clear_temp_in(const char *dir, const char *algo)
+{
+    _cleanup_free_ char *path = xasprintf("%s/%s", dir, algo);
+    _cleanup_closedir_ DIR *d = opendir(path);
+    struct dirent *de;
+    int n = 0;
+
+    while (d && (de = readdir(d)))
+        if (strstr(de->d_name, ".tmp-") && unlinkat(dirfd(d), de->d_name, 0) == 0)
+            n++;
+    return n;
+}
+
+int content_clear_temp(struct content_store *cs)
+{
+    return clear_temp_in(cs->dir, "sha256") + clear_temp_in(cs->dir, "sha512");
+}
+
 static void each_in(const char *dir, const char *algo, void (*fn)(const char *, void *), void *ctx)
 {
     _cleanup_free_ char *path = xasprintf("%s/%s", dir, algo);

@@ -27,6 +27,10 @@ int content_get(struct content_store *cs, const char *digest, size_t max_bytes, 
 /* Removes blob digest; a missing one is fine. Errors: CRIB_INTERNAL. */
 int content_remove(struct content_store *cs, const char *digest, struct crib_err *err);
 
+/* Removes what an interrupted content_put left (temporary files); returns
+ * how many. For start-up. */
+int content_clear_temp(struct content_store *cs);
+
 /* Calls fn for each blob present, with its digest. */
 int content_each(struct content_store *cs, void (*fn)(const char *digest, void *ctx), void *ctx,
                  struct crib_err *err);

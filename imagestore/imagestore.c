@@ -103,6 +103,8 @@ static int reconcile(struct imagestore *is, struct crib_err *err)
 
     if (r > 0)
         log_info("removed %d unfinished layer unpacks", r);
+    if (r >= 0 && content_clear_temp(is->content) > 0)
+        log_info("removed unfinished blob writes");
     if (r >= 0)
         r = forget_broken_images(is, err);
     if (r >= 0)

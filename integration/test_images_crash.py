@@ -82,3 +82,21 @@ def test_crash_during_remove(make_cribd, api, registry, crash_image, step):
             img.RemoveImage(pb.RemoveImageRequest(image=pb.ImageSpec(image=ref)))
         assert_clean(d, pb, img)
     assert d.stop() == 0
+
+
+def test_half_written_blobs_and_unpacks_are_removed_at_start(make_cribd, api):
+    pb, pb_grpc = api
+    d = make_cribd().start()
+    assert d.stop() == 0
+    tmp_blob = os.path.join(d.root, "blobs", "sha256", "ab" * 32 + ".tmp-4242")
+    with open(tmp_blob, "w") as f:
+        f.write("half")
+    stage = os.path.join(d.root, "storage", "tmp", "0123456789abcdef")
+    os.makedirs(os.path.join(stage, "usr", "bin"))
+    orphan = os.path.join(d.root, "storage", "layers", "cd" * 32)
+    os.makedirs(orphan)
+    d.start()
+    assert not os.path.exists(tmp_blob)
+    assert not os.path.exists(stage)
+    assert not os.path.exists(orphan)
+    assert d.stop() == 0
