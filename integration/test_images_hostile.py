@@ -263,3 +263,20 @@ def test_mirrors_are_tried_first_and_fall_back_to_the_origin(cribd, images, host
         assert "/v2/mirrored/manifests/v1" in empty.hits
     finally:
         empty.stop()
+
+
+def test_blob_redirects_to_storage_are_followed(cribd, images, hostile, served):
+    from registry import send
+    pb, img = images
+    good = Image([tar_layer(GOOD)])
+    hostile.serve_image("redir", "v1", good)
+    layer = good.layers[0]["digest"]
+    data = good.blobs[layer]
+    hostile.routes["/storage/" + layer] = (200, {}, data)
+
+    def redirect(handler):
+        send(handler, 307, {"Location": "http://%s/storage/%s" % (hostile.host, layer)}, b"")
+
+    hostile.routes["/v2/redir/blobs/" + layer] = redirect
+    assert pull(pb, img, served + "/redir:v1").image_ref == good.id
+    assert "/storage/" + layer in hostile.hits
