@@ -165,13 +165,6 @@ int imagestore_open(struct store *store, const struct imagestore_options *opts,
                     struct imagestore **ret_is, struct crib_err *err)
 {
     struct imagestore *is = xcalloc(1, sizeof(*is));
-    struct registry_options ro = {
-        .hosts_dirs = opts->hosts_dirs,
-        .connect_timeout_ms = opts->connect_timeout_ms,
-        .stall_timeout_ms = opts->stall_timeout_ms,
-        .request_timeout_ms = opts->request_timeout_ms,
-        .max_attempts = 3,
-    };
     int r;
 
     is->store = store;
@@ -181,8 +174,6 @@ int imagestore_open(struct store *store, const struct imagestore_options *opts,
     if (r >= 0)
         r = content_open(opts->root_dir, &is->content, err);
     if (r >= 0)
-        r = registry_new(&ro, &is->registry, err);
-    if (r >= 0)
         r = reconcile(is, err);
     if (r < 0) {
         imagestore_close(is);
@@ -190,6 +181,27 @@ int imagestore_open(struct store *store, const struct imagestore_options *opts,
     }
     *ret_is = is;
     return 0;
+}
+
+/* The registry client is made at the first pull: TLS and libcurl cost
+ * memory that a node which never pulls need not pay. */
+int imagestore_registry(struct imagestore *is, struct registry **ret, struct crib_err *err)
+{
+    struct registry_options ro = {
+        .hosts_dirs = is->opts.hosts_dirs,
+        .connect_timeout_ms = is->opts.connect_timeout_ms,
+        .stall_timeout_ms = is->opts.stall_timeout_ms,
+        .request_timeout_ms = is->opts.request_timeout_ms,
+        .max_attempts = 3,
+    };
+    int r = 0;
+
+    pthread_mutex_lock(&is->lock);
+    if (!is->registry)
+        r = registry_new(&ro, &is->registry, err);
+    *ret = is->registry;
+    pthread_mutex_unlock(&is->lock);
+    return r;
 }
 
 void imagestore_close(struct imagestore *is)

@@ -18,6 +18,9 @@ struct imagestore {
     char *os, *architecture, *variant;
     char **hosts_dirs;
 
-    pthread_mutex_t lock; /* guards inflight */
+    pthread_mutex_t lock; /* guards inflight and the making of registry */
     struct pull_inflight *inflight;
 };
+
+/* The registry client, made on first use. Errors: CRIB_INTERNAL. */
+int imagestore_registry(struct imagestore *is, struct registry **ret, struct crib_err *err);

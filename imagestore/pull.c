@@ -197,12 +197,12 @@ static int record(struct pull *p, struct pulled_layers *pl, struct crib_err *err
 static int run_pull(struct pull *p, char **ret_id, struct crib_err *err)
 {
     struct pulled_layers pl = {0};
-    bool pulled = false;
-    int r =
-        registry_repo_open(p->is->registry, &p->ref, p->req->auth, p->req->cancel, &p->repo, err);
+    bool pulled = false, warm = false;
+    struct registry *reg;
+    int r = imagestore_registry(p->is, &reg, err);
 
-    bool warm = false;
-
+    if (r >= 0)
+        r = registry_repo_open(reg, &p->ref, p->req->auth, p->req->cancel, &p->repo, err);
     if (r >= 0)
         r = resolve(p, err);
     CRASH_POINT("pull-resolved");
