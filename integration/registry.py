@@ -48,6 +48,21 @@ def make_ca(dirpath):
     return ca_crt, crt, key
 
 
+def make_client_cert(dirpath):
+    """A client certificate signed by the CA in dirpath, for mutual TLS."""
+    key, csr, crt = (os.path.join(dirpath, n) for n in ("client.key", "client.csr", "client.crt"))
+    ext = os.path.join(dirpath, "client.ext")
+    with open(ext, "w") as f:
+        f.write("extendedKeyUsage=clientAuth\n")
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True)
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=crib-node",
+        "-keyout", key, "-out", csr)
+    run("openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(dirpath, "ca.crt"), "-CAkey",
+        os.path.join(dirpath, "ca.key"), "-CAcreateserial", "-days", "2", "-extfile", ext,
+        "-out", crt)
+    return crt, key
+
+
 def tar_layer(entries):
     """entries: list of dicts with name, and type ('file', 'dir', 'symlink',
     'hardlink', 'char', 'fifo'), data, mode, uid, gid, linkname, xattrs."""
@@ -112,10 +127,11 @@ class Image:
 class Registry:
     """Debian's docker-registry on 127.0.0.1 with TLS, optionally htpasswd."""
 
-    def __init__(self, base, users=None):
+    def __init__(self, base, users=None, client_certs=False):
         self.base = base
         os.makedirs(base, exist_ok=True)
         self.ca, crt, key = make_ca(base)
+        self.client = make_client_cert(base) if client_certs else None
         self.port = free_port()
         self.host = "127.0.0.1:%d" % self.port
         self.users = users or {}
@@ -131,10 +147,13 @@ class Registry:
         with open(self.config, "w") as f:
             f.write("version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n"
                     "storage:\n  filesystem:\n    rootdirectory: %s/data\n  delete:\n    enabled: true\n"
-                    "http:\n  addr: %s\n  tls:\n    certificate: %s\n    key: %s\n%s"
-                    % (base, self.host, crt, key, auth))
+                    "http:\n  addr: %s\n  tls:\n    certificate: %s\n    key: %s\n%s%s"
+                    % (base, self.host, crt, key,
+                       "    clientcas:\n      - %s\n" % self.ca if client_certs else "", auth))
         self.log_path = os.path.join(base, "registry.log")
         self.ctx = ssl.create_default_context(cafile=self.ca)
+        if self.client:
+            self.ctx.load_cert_chain(*self.client)
         self.proc = None
 
     def start(self):
@@ -214,11 +233,13 @@ class Registry:
             return sum(1 for line in f if "GET /v2/" in line and "/blobs/" + digest in line
                        and '" 200 ' in line)
 
-    def write_hosts(self, certs_d):
+    def write_hosts(self, certs_d, with_client=True):
         d = os.path.join(certs_d, self.host)
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "hosts.toml"), "w") as f:
             f.write('server = "https://%s"\nca = "%s"\n' % (self.host, self.ca))
+            if self.client and with_client:
+                f.write('client = [["%s", "%s"]]\n' % self.client)
 
 
 def send(handler, status, headers, body):

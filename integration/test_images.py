@@ -133,7 +133,10 @@ def test_remove_by_tag_removes_all_tags_and_unshared_layers(cribd_reg, images, r
     a, b = pushed["a"], pushed["b"]
     pull(pb, img, "%s/test/a:v1" % registry.host)
     pull(pb, img, "%s/test/a:also" % registry.host)
+    gets = registry.blob_gets(b.layers[0]["digest"])
     pull(pb, img, "%s/test/b:v1" % registry.host)
+    # b's only layer has the chain ID of a's base: stored already, not fetched.
+    assert registry.blob_gets(b.layers[0]["digest"]) == gets
     assert sorted(status(pb, img, a.id).image.repo_tags) == sorted(
         ["%s/test/a:v1" % registry.host, "%s/test/a:also" % registry.host])
     layers = os.path.join(cribd_reg.root, "storage", "layers")

@@ -280,3 +280,22 @@ def test_blob_redirects_to_storage_are_followed(cribd, images, hostile, served):
     hostile.routes["/v2/redir/blobs/" + layer] = redirect
     assert pull(pb, img, served + "/redir:v1").image_ref == good.id
     assert "/storage/" + layer in hostile.hits
+
+
+def test_client_certificates_for_mutual_tls(make_cribd, api, tmp_path):
+    pb, pb_grpc = api
+    reg = Registry(str(tmp_path / "mtls"), client_certs=True).start()
+    try:
+        good = Image([tar_layer(GOOD)])
+        reg.push("mtls/img", "v1", good)
+        d = make_cribd().start()
+        ref = "%s/mtls/img:v1" % reg.host
+        with d.channel() as ch:
+            img = pb_grpc.ImageServiceStub(ch)
+            reg.write_hosts(d.certs_d, with_client=False)
+            expect_failure(pb, img, d, ref, grpc.StatusCode.UNAVAILABLE, reg.host)
+            reg.write_hosts(d.certs_d)
+            assert pull(pb, img, ref).image_ref == good.id
+        assert d.stop() == 0
+    finally:
+        reg.stop()
