@@ -7,7 +7,8 @@ BUILD_PKGS="cmake make gcc pkg-config git libgrpc-dev libprotobuf-c-dev protobuf
   libzstd-dev zlib1g-dev"
 RUN_PKGS="runc conmon containernetworking-plugins iproute2"
 # What the tests need on top: the independent CRI client and the format check.
-TEST_PKGS="python3-grpcio python3-grpc-tools python3-pytest clang-format docker-registry openssl
+TEST_PKGS="python3-grpcio python3-grpc-tools python3-pytest python3-pytest-timeout clang-format
+  docker-registry openssl
   apache2-utils zstd"
 
 say() { printf '==> %s\n' "$*"; }

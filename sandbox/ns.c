@@ -1,0 +1,165 @@
+#include "sandbox/ns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/xalloc.h"
+
+#define NS_HOSTNAME_MAX 64 /* HOST_NAME_MAX on Linux */
+
+static const struct {
+    enum ns_kind kind;
+    const char *name;
+    int clone_flag;
+} kinds_table[] = {
+    {NS_NET, "net", CLONE_NEWNET},
+    {NS_IPC, "ipc", CLONE_NEWIPC},
+    {NS_UTS, "uts", CLONE_NEWUTS},
+};
+
+const char *ns_name(enum ns_kind kind)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(kinds_table); i++)
+        if (kinds_table[i].kind == kind)
+            return kinds_table[i].name;
+    return "?";
+}
+
+/* The helper: makes the namespaces, says so, and waits to be let go. Only
+ * system calls here: it is a fork of a threaded daemon. It closes its copy
+ * of the hold pipe's write end, or its read would never see the end. */
+static void __attribute__((noreturn))
+helper_main(int flags, const char *hostname, int ready[2], int hold[2])
+{
+    char status = 0;
+
+    close(ready[0]);
+    close(hold[1]);
+    if (unshare(flags) < 0 || (hostname && sethostname(hostname, strlen(hostname)) < 0))
+        status = (char)errno;
+    (void)!write(ready[1], &status, 1);
+    (void)!read(hold[0], &status, 1); /* returns at EOF: the parent is done */
+    _exit(0);
+}
+
+struct helper {
+    pid_t pid;
+    int hold_fd; /* closing it lets the helper exit */
+};
+
+static int start_helper(unsigned kinds, const char *hostname, struct helper *h,
+                        struct crib_err *err)
+{
+    int ready[2], hold[2], flags = 0;
+    char status = 0;
+
+    for (size_t i = 0; i < ARRAY_SIZE(kinds_table); i++)
+        if (kinds & kinds_table[i].kind)
+            flags |= kinds_table[i].clone_flag;
+    if (pipe2(ready, O_CLOEXEC) < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "pipe");
+    if (pipe2(hold, O_CLOEXEC) < 0) {
+        close(ready[0]);
+        close(ready[1]);
+        return crib_fail(err, CRIB_INTERNAL, errno, "pipe");
+    }
+    h->pid = fork();
+    if (h->pid == 0)
+        helper_main(flags, (kinds & NS_UTS) ? hostname : NULL, ready, hold);
+    close(ready[1]);
+    close(hold[0]);
+    h->hold_fd = hold[1];
+    if (h->pid < 0 || read(ready[0], &status, 1) != 1 || status != 0) {
+        int e = h->pid < 0 ? errno : status ? status : EIO;
+
+        close(ready[0]);
+        return crib_fail(err, CRIB_INTERNAL, e, "make namespaces");
+    }
+    close(ready[0]);
+    return 0;
+}
+
+static void stop_helper(struct helper *h)
+{
+    if (h->hold_fd >= 0)
+        close(h->hold_fd);
+    if (h->pid > 0)
+        while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+}
+
+static int pin_one(const char *dir, pid_t pid, const char *name, struct crib_err *err)
+{
+    _cleanup_free_ char *target = xasprintf("%s/%s", dir, name);
+    _cleanup_free_ char *source = xasprintf("/proc/%d/ns/%s", (int)pid, name);
+    int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0444);
+
+    if (fd < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "create %s", target);
+    close(fd);
+    if (mount(source, target, NULL, MS_BIND, NULL) < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "pin %s on %s", source, target);
+    return 0;
+}
+
+static int check_hostname(const char *hostname, struct crib_err *err)
+{
+    size_t len = hostname ? strlen(hostname) : 0;
+
+    if (len == 0 || len > NS_HOSTNAME_MAX)
+        return crib_fail(err, CRIB_INVALID, 0, "hostname must have 1 to %d characters",
+                         NS_HOSTNAME_MAX);
+    for (size_t i = 0; i < len; i++)
+        if (!((hostname[i] >= 'a' && hostname[i] <= 'z') ||
+              (hostname[i] >= 'A' && hostname[i] <= 'Z') ||
+              (hostname[i] >= '0' && hostname[i] <= '9') || hostname[i] == '-' ||
+              hostname[i] == '.'))
+            return crib_fail(err, CRIB_INVALID, 0,
+                             "hostname '%.64s' has a character a hostname cannot have", hostname);
+    return 0;
+}
+
+int ns_pin_new(const char *dir, unsigned kinds, const char *hostname, struct crib_err *err)
+{
+    struct helper h = {.pid = -1, .hold_fd = -1};
+    int r = 0;
+
+    if (kinds & NS_UTS) {
+        r = check_hostname(hostname, err);
+        if (r < 0)
+            return r;
+    }
+    r = start_helper(kinds, hostname, &h, err);
+    for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(kinds_table); i++)
+        if (kinds & kinds_table[i].kind)
+            r = pin_one(dir, h.pid, kinds_table[i].name, err);
+    stop_helper(&h);
+    if (r < 0) {
+        struct crib_err ignored;
+
+        (void)ns_unpin(dir, &ignored);
+    }
+    return r;
+}
+
+int ns_unpin(const char *dir, struct crib_err *err)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(kinds_table); i++) {
+        _cleanup_free_ char *path = xasprintf("%s/%s", dir, kinds_table[i].name);
+
+        /* EINVAL: not a mount point (never pinned, or unpinned before a crash). */
+        if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+            return crib_fail(err, CRIB_INTERNAL, errno, "unpin %s", path);
+        if (unlink(path) < 0 && errno != ENOENT)
+            return crib_fail(err, CRIB_INTERNAL, errno, "remove %s", path);
+    }
+    return 0;
+}

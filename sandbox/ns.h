@@ -1,0 +1,26 @@
+/* Pinned namespaces for pod sandboxes, without a pause process: a short-lived
+ * helper makes the namespaces, each is kept alive by bind-mounting
+ * /proc/PID/ns/<kind> onto a file in the pod's state dir, and containers join
+ * them by path (design.md). */
+#pragma once
+
+#include "common/err.h"
+
+enum ns_kind {
+    NS_NET = 1u << 0,
+    NS_IPC = 1u << 1,
+    NS_UTS = 1u << 2,
+};
+
+/* Makes new namespaces of `kinds` and pins each on dir/net, dir/ipc, dir/uts
+ * (dir must exist). With NS_UTS the new namespace's hostname is set first.
+ * All or nothing: on failure whatever was pinned is undone.
+ * Errors: CRIB_INVALID (bad hostname), CRIB_INTERNAL naming the step. */
+int ns_pin_new(const char *dir, unsigned kinds, const char *hostname, struct crib_err *err);
+
+/* Unmounts and removes every pin in dir; pins already gone are fine, so it
+ * can run again after a crash. Errors: CRIB_INTERNAL. */
+int ns_unpin(const char *dir, struct crib_err *err);
+
+/* The file name under dir for one kind ("net", "ipc", "uts"). */
+const char *ns_name(enum ns_kind kind);
