@@ -408,9 +408,10 @@ int registry_http(struct registry_repo *repo, const struct hosts_endpoint *ep, c
 static char *endpoint_url(const struct registry_repo *repo, const struct hosts_endpoint *ep,
                           const char *kind, const char *reference)
 {
-    bool mirror = strcmp(ep->host, repo->ref.domain) != 0;
+    /* hosts.h puts the origin last; every endpoint before it is a mirror,
+     * which learns the upstream meant from ?ns= (containerd's convention). */
+    bool mirror = ep != &repo->hosts.endpoints[repo->hosts.n_endpoints - 1];
 
-    /* Mirrors learn which upstream is meant from ?ns= (containerd's convention). */
     return xasprintf("%s://%s%s/%s/%s/%s%s%s", ep->scheme, ep->host, ep->api_root, repo->ref.path,
                      kind, reference, mirror ? "?ns=" : "", mirror ? repo->ref.domain : "");
 }

@@ -259,6 +259,7 @@ class Hostile:
     def __init__(self):
         self.routes = {}
         self.hits = []
+        self.queries = []
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -270,6 +271,7 @@ class Hostile:
             def do_GET(self):
                 path = self.path.split("?")[0]
                 outer.hits.append(path)
+                outer.queries.append(self.path[len(path) + 1:])
                 route = outer.routes.get(path)
                 if route is None:
                     self.send_response(404)

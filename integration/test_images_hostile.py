@@ -261,6 +261,8 @@ def test_mirrors_are_tried_first_and_fall_back_to_the_origin(cribd, images, host
                                    mirrors=[dead, "http://%s" % empty.host])
         assert pull(pb, img, name + "/mirrored:v1").image_ref == good.id
         assert "/v2/mirrored/manifests/v1" in empty.hits
+        assert "ns=mirrored.test" in empty.queries[0]  # mirrors learn the upstream
+        assert not any("ns=" in q for q in hostile.queries)  # the origin does not
     finally:
         empty.stop()
 
