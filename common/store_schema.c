@@ -43,6 +43,30 @@ const struct store_migration store_migrations[] = {
                ") STRICT;"
                "CREATE INDEX image_layers_by_layer ON image_layers(chain_id);",
     },
+    {
+        /* Pod sandboxes; their metadata is unique (the kubelet's name reservation). */
+        .what = "pod table",
+        .sql = "CREATE TABLE pods ("
+               "  id              TEXT PRIMARY KEY NOT NULL,"
+               "  name            TEXT NOT NULL,"
+               "  namespace       TEXT NOT NULL,"
+               "  uid             TEXT NOT NULL,"
+               "  attempt         INTEGER NOT NULL,"
+               "  state           INTEGER NOT NULL,"
+               "  created_ns      INTEGER NOT NULL,"
+               "  hostname        TEXT NOT NULL,"
+               "  log_directory   TEXT NOT NULL,"
+               "  runtime_handler TEXT NOT NULL,"
+               "  net_mode        INTEGER NOT NULL,"
+               "  pid_mode        INTEGER NOT NULL,"
+               "  ipc_mode        INTEGER NOT NULL,"
+               "  cgroup_parent   TEXT NOT NULL,"
+               "  labels          TEXT NOT NULL,"
+               "  annotations     TEXT NOT NULL,"
+               "  ip              TEXT NOT NULL DEFAULT '',"
+               "  UNIQUE (name, namespace, uid, attempt)"
+               ") STRICT;",
+    },
 };
 
 const size_t store_n_migrations = ARRAY_SIZE(store_migrations);

@@ -110,3 +110,16 @@ int cri_remove_image(struct cri_call *call, const ProtobufCMessage *req,
                      ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_image_fs_info(struct cri_call *call, const ProtobufCMessage *req,
                       ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_validate_pod_id(const ProtobufCMessage *req, struct crib_err *err);
+int cri_run_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
+                        ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_stop_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
+                         ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_remove_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
+                           ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_pod_sandbox_status(struct cri_call *call, const ProtobufCMessage *req,
+                           ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_list_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
+                         ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_stream_pod_sandboxes(struct cri_call *call, const ProtobufCMessage *req,
+                             ProtobufCMessage **ret_resp, struct crib_err *err);

@@ -6,6 +6,7 @@
 #include "common/err.h"
 #include "common/store.h"
 #include "imagestore/imagestore.h"
+#include "sandbox/pod.h"
 #include "netcni/cniconf.h"
 #include "oci/handler.h"
 
@@ -22,6 +23,7 @@ struct cri_runtime {
     struct cniconf_dirs cni;
     struct store *store;
     struct imagestore *images;
+    struct sandbox_ctx *pods;
 };
 
 struct cri_server_options {

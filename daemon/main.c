@@ -147,8 +147,10 @@ static void wait_for_stop_signal(const sigset_t *set)
     }
 }
 
+/* Serves until SIGTERM or SIGINT. Returns 0, 1 when handlers were left
+ * running (what they use must then outlive us), or a negative errno. */
 static int serve(const struct crib_config *cfg, struct store *store, struct imagestore *images,
-                 struct crib_err *err)
+                 struct sandbox_ctx *pods, struct crib_err *err)
 {
     _cleanup_free_ char *config_json = config_to_json(cfg);
     const char *const *bin_dirs = (const char *const *)cfg->cni_bin_dirs;
@@ -160,6 +162,7 @@ static int serve(const struct crib_config *cfg, struct store *store, struct imag
         .cni = {.conf_dir = cfg->cni_conf_dir, .bin_dirs = bin_dirs},
         .store = store,
         .images = images,
+        .pods = pods,
     };
     struct cri_server_options opts = {
         .socket_path = cfg->listen,
@@ -186,7 +189,7 @@ static int serve(const struct crib_config *cfg, struct store *store, struct imag
                  cfg->root_dir, cfg->state_dir);
         wait_for_stop_signal(&set);
         if (cri_server_stop(srv) < 0)
-            return 0; /* stuck handlers still use rt: leave it to the exit */
+            return 1; /* stuck handlers still use all of it: leave it to the exit */
     }
     grpc_shutdown();
     for (size_t i = 0; i < rt.n_handlers; i++)
@@ -216,6 +219,7 @@ static int run(const struct crib_config *cfg, struct crib_err *err)
     _cleanup_close_ int lock_fd = -1;
     _cleanup_free_ char *db_path = xasprintf("%s/crib.db", cfg->root_dir);
     struct imagestore *images = NULL;
+    struct sandbox_ctx *pods = NULL;
     struct store *store = NULL;
     int r = make_dirs(cfg, err);
 
@@ -229,7 +233,12 @@ static int run(const struct crib_config *cfg, struct crib_err *err)
         return r;
     r = open_images(cfg, store, &images, err);
     if (r >= 0)
-        r = serve(cfg, store, images, err);
+        r = sandbox_open(store, cfg->state_dir, &pods, err);
+    if (r >= 0)
+        r = serve(cfg, store, images, pods, err);
+    if (r == 1)
+        return 0;
+    sandbox_close(pods);
     imagestore_close(images);
     store_close(store);
     return r;

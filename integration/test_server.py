@@ -13,7 +13,9 @@ import grpc
 import pytest
 
 IMPLEMENTED = {"Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig", "ListImages", "StreamImages",
-               "ImageStatus", "PullImage", "RemoveImage", "ImageFsInfo"}
+               "ImageStatus", "PullImage", "RemoveImage", "ImageFsInfo", "RunPodSandbox",
+               "StopPodSandbox", "RemovePodSandbox", "PodSandboxStatus", "ListPodSandbox",
+               "StreamPodSandboxes"}
 
 
 def all_rpcs(pb):

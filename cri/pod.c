@@ -1,0 +1,335 @@
+/* RuntimeService pods: RunPodSandbox, StopPodSandbox, RemovePodSandbox,
+ * PodSandboxStatus, ListPodSandbox, StreamPodSandboxes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "cri/internal.h"
+#include "sandbox/pod.h"
+
+#define CRI_PODS_PER_MESSAGE 256
+
+/* protobuf-c map entries all have one layout (base, key, value), so one
+ * converter serves labels and annotations. */
+static struct pod_kv *kv_from(struct cri_call *call, Runtime__V1__PodSandboxConfig__LabelsEntry **e,
+                              size_t n)
+{
+    struct pod_kv *kv = arena_alloc(&call->arena, (n ? n : 1) * sizeof(*kv));
+
+    for (size_t i = 0; i < n; i++)
+        kv[i] = (struct pod_kv){e[i]->key, e[i]->value};
+    return kv;
+}
+
+static void namespaces_of(const Runtime__V1__PodSandboxConfig *c, struct pod_config *cfg)
+{
+    const Runtime__V1__NamespaceOption *ns = NULL;
+
+    if (c->linux && c->linux->security_context)
+        ns = c->linux->security_context->namespace_options;
+    /* Without options the kubelet means a pod of its own: shared network and
+     * IPC, a PID namespace per container. */
+    cfg->net_mode = ns ? (enum pod_ns_mode)ns->network : POD_NS_POD;
+    cfg->ipc_mode = ns ? (enum pod_ns_mode)ns->ipc : POD_NS_POD;
+    cfg->pid_mode = ns ? (enum pod_ns_mode)ns->pid : POD_NS_CONTAINER;
+}
+
+static void sysctls_of(struct cri_call *call, const Runtime__V1__LinuxPodSandboxConfig *l,
+                       struct pod_config *cfg)
+{
+    const char **names, **values;
+
+    if (!l || !l->n_sysctls)
+        return;
+    names = arena_alloc(&call->arena, l->n_sysctls * sizeof(*names));
+    values = arena_alloc(&call->arena, l->n_sysctls * sizeof(*values));
+    for (size_t i = 0; i < l->n_sysctls; i++) {
+        names[i] = l->sysctls[i]->key;
+        values[i] = l->sysctls[i]->value;
+    }
+    cfg->n_sysctls = l->n_sysctls;
+    cfg->sysctl_names = names;
+    cfg->sysctl_values = values;
+}
+
+static int config_of(struct cri_call *call, const Runtime__V1__RunPodSandboxRequest *in,
+                     struct pod_config *cfg, struct crib_err *err)
+{
+    const Runtime__V1__PodSandboxConfig *c = in->config;
+    const Runtime__V1__DNSConfig *dns;
+
+    if (!c || !c->metadata)
+        return crib_fail(err, CRIB_INVALID, 0, "config.metadata is missing");
+    dns = c->dns_config;
+    *cfg = (struct pod_config){
+        .name = c->metadata->name,
+        .namespace = c->metadata->namespace_,
+        .uid = c->metadata->uid,
+        .attempt = c->metadata->attempt,
+        .hostname = c->hostname,
+        .log_directory = c->log_directory,
+        .runtime_handler = in->runtime_handler,
+        .cgroup_parent = c->linux ? c->linux->cgroup_parent : NULL,
+        .n_labels = c->n_labels,
+        .labels =
+            kv_from(call, (Runtime__V1__PodSandboxConfig__LabelsEntry **)c->labels, c->n_labels),
+        .n_annotations = c->n_annotations,
+        .annotations = kv_from(call, (Runtime__V1__PodSandboxConfig__LabelsEntry **)c->annotations,
+                               c->n_annotations),
+    };
+    if (dns)
+        cfg->dns = (struct pod_dns){(const char *const *)dns->servers,  dns->n_servers,
+                                    (const char *const *)dns->searches, dns->n_searches,
+                                    (const char *const *)dns->options,  dns->n_options};
+    namespaces_of(c, cfg);
+    sysctls_of(call, c->linux, cfg);
+    return 0;
+}
+
+int cri_run_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
+                        ProtobufCMessage **ret_resp, struct crib_err *err)
+{
+    const Runtime__V1__RunPodSandboxRequest *in = (const Runtime__V1__RunPodSandboxRequest *)req;
+    Runtime__V1__RunPodSandboxResponse *resp;
+    struct pod_config cfg;
+    _cleanup_free_ char *id = NULL;
+    int r = config_of(call, in, &cfg, err);
+
+    if (r >= 0)
+        r = pod_run(call->rt->pods, &cfg, &id, err);
+    if (r < 0)
+        return r;
+    log_info("pod %s/%s is %s", cfg.namespace, cfg.name, id);
+    resp = CRI_NEW(call, Runtime__V1__RunPodSandboxResponse,
+                   runtime__v1__run_pod_sandbox_response__init);
+    resp->pod_sandbox_id = arena_strdup(&call->arena, id);
+    *ret_resp = &resp->base;
+    return 0;
+}
+
+int cri_stop_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
+                         ProtobufCMessage **ret_resp, struct crib_err *err)
+{
+    const Runtime__V1__StopPodSandboxRequest *in = (const Runtime__V1__StopPodSandboxRequest *)req;
+    int r = pod_stop(call->rt->pods, in->pod_sandbox_id, err);
+
+    if (r < 0)
+        return r;
+    *ret_resp = &CRI_NEW(call, Runtime__V1__StopPodSandboxResponse,
+                         runtime__v1__stop_pod_sandbox_response__init)
+                     ->base;
+    return 0;
+}
+
+int cri_remove_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
+                           ProtobufCMessage **ret_resp, struct crib_err *err)
+{
+    const Runtime__V1__RemovePodSandboxRequest *in =
+        (const Runtime__V1__RemovePodSandboxRequest *)req;
+    int r = pod_remove(call->rt->pods, in->pod_sandbox_id, err);
+
+    if (r < 0)
+        return r;
+    *ret_resp = &CRI_NEW(call, Runtime__V1__RemovePodSandboxResponse,
+                         runtime__v1__remove_pod_sandbox_response__init)
+                     ->base;
+    return 0;
+}
+
+int cri_validate_pod_id(const ProtobufCMessage *req, struct crib_err *err)
+{
+    /* Every request of this group has pod_sandbox_id as field 1. */
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(req->descriptor, 1);
+    const char *id = f && f->type == PROTOBUF_C_TYPE_STRING
+                         ? *(const char *const *)((const char *)req + f->offset)
+                         : NULL;
+
+    if (!id || !*id)
+        return crib_fail(err, CRIB_INVALID, 0, "pod_sandbox_id is empty");
+    return 0;
+}
+
+static Runtime__V1__PodSandboxMetadata *metadata_of(struct cri_call *call,
+                                                    const struct pod_record *p)
+{
+    Runtime__V1__PodSandboxMetadata *m =
+        CRI_NEW(call, Runtime__V1__PodSandboxMetadata, runtime__v1__pod_sandbox_metadata__init);
+
+    m->name = arena_strdup(&call->arena, p->name);
+    m->namespace_ = arena_strdup(&call->arena, p->namespace);
+    m->uid = arena_strdup(&call->arena, p->uid);
+    m->attempt = p->attempt;
+    return m;
+}
+
+/* Builds map entries; all CRI string maps share the entry layout. */
+static void *entries_of(struct cri_call *call, const ProtobufCMessageDescriptor *d,
+                        const struct pod_kv *kv, size_t n)
+{
+    Runtime__V1__PodSandbox__LabelsEntry **out =
+        arena_alloc(&call->arena, (n ? n : 1) * sizeof(*out));
+
+    for (size_t i = 0; i < n; i++) {
+        out[i] = arena_alloc(&call->arena, d->sizeof_message);
+        protobuf_c_message_init(d, out[i]);
+        out[i]->key = arena_strdup(&call->arena, kv[i].key);
+        out[i]->value = arena_strdup(&call->arena, kv[i].value);
+    }
+    return out;
+}
+
+static Runtime__V1__PodSandbox *sandbox_of(struct cri_call *call, const struct pod_record *p)
+{
+    Runtime__V1__PodSandbox *o =
+        CRI_NEW(call, Runtime__V1__PodSandbox, runtime__v1__pod_sandbox__init);
+
+    o->id = arena_strdup(&call->arena, p->id);
+    o->metadata = metadata_of(call, p);
+    o->state = p->state == POD_READY ? RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY
+                                     : RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
+    o->created_at = p->created_ns;
+    o->n_labels = p->n_labels;
+    o->labels = entries_of(call, &runtime__v1__pod_sandbox__labels_entry__descriptor, p->labels,
+                           p->n_labels);
+    o->n_annotations = p->n_annotations;
+    o->annotations = entries_of(call, &runtime__v1__pod_sandbox__annotations_entry__descriptor,
+                                p->annotations, p->n_annotations);
+    o->runtime_handler = arena_strdup(&call->arena, p->runtime_handler);
+    return o;
+}
+
+static Runtime__V1__LinuxPodSandboxStatus *linux_status(struct cri_call *call,
+                                                        const struct pod_record *p)
+{
+    Runtime__V1__LinuxPodSandboxStatus *l = CRI_NEW(call, Runtime__V1__LinuxPodSandboxStatus,
+                                                    runtime__v1__linux_pod_sandbox_status__init);
+    Runtime__V1__Namespace *ns =
+        CRI_NEW(call, Runtime__V1__Namespace, runtime__v1__namespace__init);
+
+    ns->options = CRI_NEW(call, Runtime__V1__NamespaceOption, runtime__v1__namespace_option__init);
+    ns->options->network = (Runtime__V1__NamespaceMode)p->net_mode;
+    ns->options->pid = (Runtime__V1__NamespaceMode)p->pid_mode;
+    ns->options->ipc = (Runtime__V1__NamespaceMode)p->ipc_mode;
+    l->namespaces = ns;
+    return l;
+}
+
+int cri_pod_sandbox_status(struct cri_call *call, const ProtobufCMessage *req,
+                           ProtobufCMessage **ret_resp, struct crib_err *err)
+{
+    const Runtime__V1__PodSandboxStatusRequest *in =
+        (const Runtime__V1__PodSandboxStatusRequest *)req;
+    Runtime__V1__PodSandboxStatusResponse *resp;
+    Runtime__V1__PodSandboxStatus *st;
+    Runtime__V1__PodSandbox *sb;
+    struct pod_record *p = NULL;
+    int r = pod_get(call->rt->pods, in->pod_sandbox_id, &p, err);
+
+    if (r < 0)
+        return r;
+    sb = sandbox_of(call, p);
+    st = CRI_NEW(call, Runtime__V1__PodSandboxStatus, runtime__v1__pod_sandbox_status__init);
+    st->id = sb->id;
+    st->metadata = sb->metadata;
+    st->state = sb->state;
+    st->created_at = sb->created_at;
+    st->n_labels = sb->n_labels;
+    st->labels = (Runtime__V1__PodSandboxStatus__LabelsEntry **)sb->labels;
+    st->n_annotations = sb->n_annotations;
+    st->annotations = (Runtime__V1__PodSandboxStatus__AnnotationsEntry **)sb->annotations;
+    st->runtime_handler = sb->runtime_handler;
+    st->network = CRI_NEW(call, Runtime__V1__PodSandboxNetworkStatus,
+                          runtime__v1__pod_sandbox_network_status__init);
+    st->network->ip = arena_strdup(&call->arena, p->ip);
+    st->linux = linux_status(call, p);
+    pod_record_free(p);
+    resp = CRI_NEW(call, Runtime__V1__PodSandboxStatusResponse,
+                   runtime__v1__pod_sandbox_status_response__init);
+    resp->status = st;
+    *ret_resp = &resp->base;
+    return 0;
+}
+
+static bool labels_match(const struct pod_record *p, const Runtime__V1__PodSandboxFilter *f)
+{
+    for (size_t i = 0; i < f->n_label_selector; i++) {
+        bool found = false;
+
+        for (size_t j = 0; j < p->n_labels && !found; j++)
+            found = strcmp(p->labels[j].key, f->label_selector[i]->key) == 0 &&
+                    strcmp(p->labels[j].value, f->label_selector[i]->value) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static bool pod_matches(const struct pod_record *p, const Runtime__V1__PodSandboxFilter *f)
+{
+    if (!f)
+        return true;
+    if (f->id && *f->id && strncmp(p->id, f->id, strlen(f->id)) != 0)
+        return false;
+    if (f->state && (int)f->state->state != (p->state == POD_READY ? 0 : 1))
+        return false;
+    return labels_match(p, f);
+}
+
+/* The pods a filter selects (id prefix, state, labels), converted. */
+static Runtime__V1__PodSandbox **select_pods(struct cri_call *call,
+                                             const Runtime__V1__PodSandboxFilter *f, size_t *ret_n,
+                                             struct crib_err *err)
+{
+    struct pod_record **list;
+    Runtime__V1__PodSandbox **out;
+    size_t n, k = 0;
+
+    if (pod_list(call->rt->pods, &list, &n, err) < 0)
+        return NULL;
+    out = arena_alloc(&call->arena, (n ? n : 1) * sizeof(*out));
+    for (size_t i = 0; i < n; i++) {
+        if (pod_matches(list[i], f))
+            out[k++] = sandbox_of(call, list[i]);
+        pod_record_free(list[i]);
+    }
+    free(list);
+    *ret_n = k;
+    return out;
+}
+
+int cri_list_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
+                         ProtobufCMessage **ret_resp, struct crib_err *err)
+{
+    const Runtime__V1__ListPodSandboxRequest *in = (const Runtime__V1__ListPodSandboxRequest *)req;
+    Runtime__V1__ListPodSandboxResponse *resp = CRI_NEW(
+        call, Runtime__V1__ListPodSandboxResponse, runtime__v1__list_pod_sandbox_response__init);
+
+    resp->items = select_pods(call, in->filter, &resp->n_items, err);
+    if (!resp->items)
+        return crib_err_ret(err);
+    *ret_resp = &resp->base;
+    return 0;
+}
+
+int cri_stream_pod_sandboxes(struct cri_call *call, const ProtobufCMessage *req,
+                             ProtobufCMessage **ret_resp, struct crib_err *err)
+{
+    const Runtime__V1__StreamPodSandboxesRequest *in =
+        (const Runtime__V1__StreamPodSandboxesRequest *)req;
+    size_t n = 0;
+    Runtime__V1__PodSandbox **items = select_pods(call, in->filter, &n, err);
+    int r = items ? 0 : crib_err_ret(err);
+
+    (void)ret_resp;
+    for (size_t i = 0; r >= 0 && i < n; i += CRI_PODS_PER_MESSAGE) {
+        Runtime__V1__StreamPodSandboxesResponse msg =
+            RUNTIME__V1__STREAM_POD_SANDBOXES_RESPONSE__INIT;
+
+        msg.pod_sandboxes = items + i;
+        msg.n_pod_sandboxes = n - i < CRI_PODS_PER_MESSAGE ? n - i : CRI_PODS_PER_MESSAGE;
+        r = cri_call_send(call, &msg.base, err);
+    }
+    return r;
+}

@@ -1,0 +1,321 @@
+#include "sandbox/pod.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/crash.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "sandbox/ns.h"
+#include "sandbox/sysctl.h"
+
+struct sandbox_ctx {
+    struct store *store;
+    char *pods_dir; /* STATE/pods */
+    int pods_fd;
+    struct cgroup_layout cgroups;
+};
+
+static char *pod_dir(const struct sandbox_ctx *ctx, const char *id)
+{
+    return xasprintf("%s/%s", ctx->pods_dir, id);
+}
+
+/* Which namespaces a pod owns, by its modes. UTS follows the network: a
+ * host-network pod has the node's hostname, as the kubelet expects. */
+static unsigned owned_kinds(enum pod_ns_mode net, enum pod_ns_mode ipc)
+{
+    return (net == POD_NS_NODE ? 0 : NS_NET | NS_UTS) | (ipc == POD_NS_NODE ? 0 : NS_IPC);
+}
+
+/* Undoes whatever of a pod's state exists; each step is idempotent, so it
+ * also finishes a removal a crash interrupted. */
+static int teardown(struct sandbox_ctx *ctx, const char *id, const char *cgroup_parent,
+                    struct crib_err *err)
+{
+    _cleanup_free_ char *dir = pod_dir(ctx, id);
+    int r = ns_unpin(dir, err);
+
+    if (r >= 0)
+        r = podfiles_remove(dir, err);
+    if (r >= 0 && cgroup_parent && *cgroup_parent)
+        r = cgroup_remove(&ctx->cgroups, cgroup_parent, err);
+    if (r >= 0)
+        r = fs_remove_tree_at(ctx->pods_fd, id, err);
+    return r;
+}
+
+static bool is_pod_id(const char *s)
+{
+    if (strlen(s) != 64)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+            return false;
+    return true;
+}
+
+/* A recorded pod whose state is gone (a removal cut short) cannot be READY;
+ * the kubelet's next RemovePodSandbox finishes it. */
+static int mark_broken(struct sandbox_ctx *ctx, struct crib_err *err)
+{
+    struct pod_record **list = NULL;
+    size_t n = 0;
+    int r = pods_list(ctx->store, &list, &n, err);
+
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+
+        if (r >= 0 && list[i]->state == POD_READY &&
+            fstatat(ctx->pods_fd, list[i]->id, &st, 0) < 0 && errno == ENOENT)
+            r = pods_set_state(ctx->store, list[i]->id, POD_NOTREADY, err);
+        pod_record_free(list[i]);
+    }
+    free(list);
+    return r;
+}
+
+static int reconcile(struct sandbox_ctx *ctx, struct crib_err *err)
+{
+    _cleanup_closedir_ DIR *d = opendir(ctx->pods_dir);
+    struct dirent *de;
+    int r = 0;
+
+    while (r >= 0 && d && (de = readdir(d))) {
+        struct pod_record *pod = NULL;
+
+        if (!is_pod_id(de->d_name))
+            continue;
+        r = pods_get(ctx->store, de->d_name, &pod, err);
+        if (r >= 0) {
+            pod_record_free(pod);
+            continue;
+        }
+        if (err->code != CRIB_NOT_FOUND)
+            break;
+        /* Made, never recorded: a run that died before its commit. The cgroup
+         * it may have made is unknown here; the kubelet's cgroup GC owns it. */
+        log_info("removing pod %s, which was never completed", de->d_name);
+        r = teardown(ctx, de->d_name, NULL, err);
+    }
+    return r < 0 ? r : mark_broken(ctx, err);
+}
+
+int sandbox_open(struct store *store, const char *state_dir, struct sandbox_ctx **ret_ctx,
+                 struct crib_err *err)
+{
+    struct sandbox_ctx *ctx = xcalloc(1, sizeof(*ctx));
+    int r;
+
+    ctx->store = store;
+    ctx->pods_fd = -1;
+    ctx->pods_dir = xasprintf("%s/pods", state_dir);
+    r = fs_mkdir_p(ctx->pods_dir, 0711, err);
+    if (r >= 0) {
+        ctx->pods_fd = open(ctx->pods_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (ctx->pods_fd < 0)
+            r = crib_fail(err, CRIB_INTERNAL, errno, "open %s", ctx->pods_dir);
+    }
+    if (r >= 0)
+        r = cgroup_layout_detect(NULL, &ctx->cgroups, err);
+    if (r >= 0)
+        r = reconcile(ctx, err);
+    if (r < 0) {
+        sandbox_close(ctx);
+        return r;
+    }
+    *ret_ctx = ctx;
+    return 0;
+}
+
+void sandbox_close(struct sandbox_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    cgroup_layout_done(&ctx->cgroups);
+    closep(&ctx->pods_fd);
+    free(ctx->pods_dir);
+    free(ctx);
+}
+
+static int check_modes(const struct pod_config *cfg, struct crib_err *err)
+{
+    if (cfg->net_mode != POD_NS_POD && cfg->net_mode != POD_NS_NODE)
+        return crib_fail(err, CRIB_INVALID, 0,
+                         "linux.security_context.namespace_options.network must be POD or NODE");
+    if (cfg->ipc_mode != POD_NS_POD && cfg->ipc_mode != POD_NS_NODE)
+        return crib_fail(err, CRIB_INVALID, 0,
+                         "linux.security_context.namespace_options.ipc must be POD or NODE");
+    if (cfg->pid_mode == POD_NS_TARGET)
+        return crib_fail(err, CRIB_INVALID, 0,
+                         "linux.security_context.namespace_options.pid TARGET is for containers");
+    return 0;
+}
+
+int pod_config_check(const struct pod_config *cfg, struct crib_err *err)
+{
+    unsigned kinds = owned_kinds(cfg->net_mode, cfg->ipc_mode);
+    int r = 0;
+
+    if (!cfg->name || !*cfg->name)
+        return crib_fail(err, CRIB_INVALID, 0, "metadata.name is empty");
+    if (!cfg->namespace || !*cfg->namespace)
+        return crib_fail(err, CRIB_INVALID, 0, "metadata.namespace is empty");
+    if (!cfg->uid || !*cfg->uid)
+        return crib_fail(err, CRIB_INVALID, 0, "metadata.uid is empty");
+    r = check_modes(cfg, err);
+    if (r >= 0)
+        r = podfiles_check_dns(&cfg->dns, err);
+    for (size_t i = 0; r >= 0 && i < cfg->n_sysctls; i++)
+        r = sysctl_check(cfg->sysctl_names[i], cfg->sysctl_values[i], kinds, err);
+    return r;
+}
+
+static char *new_id(struct crib_err *err)
+{
+    unsigned char raw[32];
+    char *id = xmalloc(65);
+
+    if (getentropy(raw, sizeof(raw)) < 0) {
+        crib_fail(err, CRIB_INTERNAL, errno, "getentropy");
+        free(id);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(id + 2 * i, 3, "%02x", raw[i]);
+    return id;
+}
+
+static const char *pod_hostname(const struct pod_config *cfg)
+{
+    return cfg->hostname && *cfg->hostname ? cfg->hostname : cfg->name;
+}
+
+/* The pod's state on disk, in the order teardown() undoes it. */
+static int make_state(struct sandbox_ctx *ctx, const char *id, const struct pod_config *cfg,
+                      struct crib_err *err)
+{
+    _cleanup_free_ char *dir = pod_dir(ctx, id);
+    unsigned kinds = owned_kinds(cfg->net_mode, cfg->ipc_mode);
+    struct pod_files_spec files = {.hostname = pod_hostname(cfg),
+                                   .host_network = cfg->net_mode == POD_NS_NODE,
+                                   .host_ipc = cfg->ipc_mode == POD_NS_NODE,
+                                   .dns = &cfg->dns};
+    int r = mkdirat(ctx->pods_fd, id, 0711) < 0
+                ? crib_fail(err, CRIB_INTERNAL, errno, "mkdir %s", dir)
+                : 0;
+
+    CRASH_POINT("pod-run-dir");
+    if (r >= 0 && kinds)
+        r = ns_pin_new(dir, kinds, pod_hostname(cfg), err);
+    CRASH_POINT("pod-run-namespaces");
+    if (r >= 0)
+        r = podfiles_write(dir, &files, err);
+    if (r >= 0 && cfg->n_sysctls)
+        r = sysctl_apply(dir, cfg->sysctl_names, cfg->sysctl_values, cfg->n_sysctls, err);
+    if (r >= 0 && cfg->cgroup_parent && *cfg->cgroup_parent)
+        r = cgroup_create(&ctx->cgroups, cfg->cgroup_parent, err);
+    return r;
+}
+
+static struct pod_record record_of(const char *id, const struct pod_config *cfg)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (struct pod_record){
+        .id = (char *)id,
+        .name = (char *)cfg->name,
+        .namespace = (char *)cfg->namespace,
+        .uid = (char *)cfg->uid,
+        .attempt = cfg->attempt,
+        .state = POD_READY,
+        .created_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+        .hostname = (char *)pod_hostname(cfg),
+        .log_directory = (char *)(cfg->log_directory ? cfg->log_directory : ""),
+        .runtime_handler = (char *)(cfg->runtime_handler ? cfg->runtime_handler : ""),
+        .net_mode = cfg->net_mode,
+        .pid_mode = cfg->pid_mode,
+        .ipc_mode = cfg->ipc_mode,
+        .cgroup_parent = (char *)(cfg->cgroup_parent ? cfg->cgroup_parent : ""),
+        .n_labels = cfg->n_labels,
+        .labels = (struct pod_kv *)cfg->labels,
+        .n_annotations = cfg->n_annotations,
+        .annotations = (struct pod_kv *)cfg->annotations,
+        .ip = "",
+    };
+}
+
+int pod_run(struct sandbox_ctx *ctx, const struct pod_config *cfg, char **ret_id,
+            struct crib_err *err)
+{
+    _cleanup_free_ char *id = NULL, *holder = NULL;
+    struct pod_record rec;
+    int r = pod_config_check(cfg, err);
+
+    if (r >= 0)
+        r = pods_find_by_metadata(ctx->store, cfg->name, cfg->namespace, cfg->uid, cfg->attempt,
+                                  &holder, err);
+    if (r >= 0 && holder)
+        return crib_fail(err, CRIB_EXISTS, EEXIST,
+                         "pod %s/%s (uid %s, attempt %u) is already pod %s", cfg->namespace,
+                         cfg->name, cfg->uid, cfg->attempt, holder);
+    if (r < 0 || !(id = new_id(err)))
+        return crib_err_ret(err);
+    r = make_state(ctx, id, cfg, err);
+    rec = record_of(id, cfg);
+    if (r >= 0)
+        r = pods_add(ctx->store, &rec, err);
+    if (r < 0) {
+        struct crib_err undo;
+
+        if (teardown(ctx, id, err->code == CRIB_EXISTS ? NULL : cfg->cgroup_parent, &undo) < 0)
+            log_warn("pod %s: cleaning up after a failed run: %s, ignoring", id, undo.msg);
+        return r;
+    }
+    *ret_id = TAKE_PTR(id);
+    return 0;
+}
+
+int pod_stop(struct sandbox_ctx *ctx, const char *id, struct crib_err *err)
+{
+    int r = pods_set_state(ctx->store, id, POD_NOTREADY, err);
+
+    /* The kubelet stops pods it may have removed already, and critest checks it. */
+    return r < 0 && err->code == CRIB_NOT_FOUND ? 0 : r;
+}
+
+int pod_remove(struct sandbox_ctx *ctx, const char *id, struct crib_err *err)
+{
+    struct pod_record *pod = NULL;
+    int r = pods_get(ctx->store, id, &pod, err);
+
+    if (r < 0)
+        return err->code == CRIB_NOT_FOUND ? 0 : r;
+    r = teardown(ctx, pod->id, pod->cgroup_parent, err);
+    CRASH_POINT("pod-remove-state");
+    if (r >= 0)
+        r = pods_delete(ctx->store, pod->id, err);
+    pod_record_free(pod);
+    return r;
+}
+
+int pod_get(struct sandbox_ctx *ctx, const char *id, struct pod_record **ret_pod,
+            struct crib_err *err)
+{
+    return pods_get(ctx->store, id, ret_pod, err);
+}
+
+int pod_list(struct sandbox_ctx *ctx, struct pod_record ***ret_pods, size_t *ret_n,
+             struct crib_err *err)
+{
+    return pods_list(ctx->store, ret_pods, ret_n, err);
+}

@@ -1,0 +1,59 @@
+/* Pod sandbox lifecycle: run (namespaces pinned, files written, sysctls set,
+ * cgroup made, then recorded), stop, remove; and start-up reconciliation. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "common/store.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/podfiles.h"
+#include "sandbox/pods.h"
+
+struct pod_config {
+    const char *name, *namespace, *uid;
+    uint32_t attempt;
+    const char *hostname;
+    const char *log_directory;
+    const char *runtime_handler;
+    struct pod_dns dns;
+    enum pod_ns_mode net_mode, pid_mode, ipc_mode;
+    const char *cgroup_parent; /* NULL or "": none */
+    size_t n_labels, n_annotations;
+    const struct pod_kv *labels, *annotations;
+    size_t n_sysctls;
+    const char *const *sysctl_names, *const *sysctl_values;
+};
+
+struct sandbox_ctx;
+
+/* Opens the pods' state under state_dir/pods and removes what a crash left
+ * half-made (a pod dir without a record). Errors: CRIB_INTERNAL.
+ * Free with sandbox_close(). */
+int sandbox_open(struct store *store, const char *state_dir, struct sandbox_ctx **ret_ctx,
+                 struct crib_err *err);
+void sandbox_close(struct sandbox_ctx *ctx);
+
+/* Checks cfg without side effects. Errors: CRIB_INVALID naming the field. */
+int pod_config_check(const struct pod_config *cfg, struct crib_err *err);
+
+/* Runs a pod: its namespaces, files, sysctls and cgroup are in place before
+ * it is recorded READY; a failure undoes them. *ret_id (free() it) is 64 hex.
+ * Errors: CRIB_INVALID, CRIB_EXISTS (same metadata), CRIB_INTERNAL. */
+int pod_run(struct sandbox_ctx *ctx, const struct pod_config *cfg, char **ret_id,
+            struct crib_err *err);
+
+/* Stops a pod (NOTREADY); an unknown or stopped pod is fine. */
+int pod_stop(struct sandbox_ctx *ctx, const char *id, struct crib_err *err);
+
+/* Removes a pod and everything it holds; an unknown pod is fine. */
+int pod_remove(struct sandbox_ctx *ctx, const char *id, struct crib_err *err);
+
+/* Errors: CRIB_NOT_FOUND. Free with pod_record_free(). */
+int pod_get(struct sandbox_ctx *ctx, const char *id, struct pod_record **ret_pod,
+            struct crib_err *err);
+
+/* All pods. Free each with pod_record_free() and the array with free(). */
+int pod_list(struct sandbox_ctx *ctx, struct pod_record ***ret_pods, size_t *ret_n,
+             struct crib_err *err);
