@@ -205,3 +205,13 @@ def test_crash_during_remove_is_finished_by_the_next_remove(make_cribd, api):
         assert not rt.ListPodSandbox(pb.ListPodSandboxRequest()).items
     assert d.stop() == 0
     assert mounts_under(d.state) == []
+
+
+def test_no_hostname_means_the_nodes(cribd, runtime):
+    import socket
+    pb, rt = runtime
+    cfg = pod_config(pb, name="a-pod-name-that-is-far-longer-than-any-hostname-may-be-at-all-x" * 2)
+    cfg.hostname = ""
+    pid = run(pb, rt, cfg)
+    assert in_pod(cribd, pid, "uts", "hostname").strip() == socket.gethostname()
+    rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))

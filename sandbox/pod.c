@@ -194,18 +194,25 @@ static char *new_id(struct crib_err *err)
     return id;
 }
 
-static const char *pod_hostname(const struct pod_config *cfg)
+/* Without a hostname a pod has the node's, as with the peers. node holds
+ * it when needed, so the result lives as long as node. */
+static const char *pod_hostname(const struct pod_config *cfg, char node[static 65])
 {
-    return cfg->hostname && *cfg->hostname ? cfg->hostname : cfg->name;
+    if (cfg->hostname && *cfg->hostname)
+        return cfg->hostname;
+    memset(node, 0, 65);
+    if (gethostname(node, 64) < 0)
+        snprintf(node, 65, "localhost");
+    return node;
 }
 
 /* The pod's state on disk, in the order teardown() undoes it. */
 static int make_state(struct sandbox_ctx *ctx, const char *id, const struct pod_config *cfg,
-                      struct crib_err *err)
+                      const char *hostname, struct crib_err *err)
 {
     _cleanup_free_ char *dir = pod_dir(ctx, id);
     unsigned kinds = owned_kinds(cfg->net_mode, cfg->ipc_mode);
-    struct pod_files_spec files = {.hostname = pod_hostname(cfg),
+    struct pod_files_spec files = {.hostname = hostname,
                                    .host_network = cfg->net_mode == POD_NS_NODE,
                                    .host_ipc = cfg->ipc_mode == POD_NS_NODE,
                                    .dns = &cfg->dns};
@@ -215,7 +222,7 @@ static int make_state(struct sandbox_ctx *ctx, const char *id, const struct pod_
 
     CRASH_POINT("pod-run-dir");
     if (r >= 0 && kinds)
-        r = ns_pin_new(dir, kinds, pod_hostname(cfg), err);
+        r = ns_pin_new(dir, kinds, hostname, err);
     CRASH_POINT("pod-run-namespaces");
     if (r >= 0)
         r = podfiles_write(dir, &files, err);
@@ -226,7 +233,8 @@ static int make_state(struct sandbox_ctx *ctx, const char *id, const struct pod_
     return r;
 }
 
-static struct pod_record record_of(const char *id, const struct pod_config *cfg)
+static struct pod_record record_of(const char *id, const struct pod_config *cfg,
+                                   const char *hostname)
 {
     struct timespec ts;
 
@@ -239,7 +247,7 @@ static struct pod_record record_of(const char *id, const struct pod_config *cfg)
         .attempt = cfg->attempt,
         .state = POD_READY,
         .created_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
-        .hostname = (char *)pod_hostname(cfg),
+        .hostname = (char *)hostname,
         .log_directory = (char *)(cfg->log_directory ? cfg->log_directory : ""),
         .runtime_handler = (char *)(cfg->runtime_handler ? cfg->runtime_handler : ""),
         .net_mode = cfg->net_mode,
@@ -258,6 +266,8 @@ int pod_run(struct sandbox_ctx *ctx, const struct pod_config *cfg, char **ret_id
             struct crib_err *err)
 {
     _cleanup_free_ char *id = NULL, *holder = NULL;
+    char node[65];
+    const char *hostname = pod_hostname(cfg, node);
     struct pod_record rec;
     int r = pod_config_check(cfg, err);
 
@@ -270,8 +280,8 @@ int pod_run(struct sandbox_ctx *ctx, const struct pod_config *cfg, char **ret_id
                          cfg->name, cfg->uid, cfg->attempt, holder);
     if (r < 0 || !(id = new_id(err)))
         return crib_err_ret(err);
-    r = make_state(ctx, id, cfg, err);
-    rec = record_of(id, cfg);
+    r = make_state(ctx, id, cfg, hostname, err);
+    rec = record_of(id, cfg, hostname);
     if (r >= 0)
         r = pods_add(ctx->store, &rec, err);
     if (r < 0) {
