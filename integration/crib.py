@@ -96,6 +96,15 @@ class Cribd:
         self.log.close()
         return self.proc.returncode
 
+    def restart_after_crash(self, step):
+        """Checks that cribd died at crash point step, then starts it again
+        without the crash armed."""
+        assert self.proc.wait(10) == 137, self.logs()
+        assert "crash point '%s' reached" % step in self.logs()
+        self.log.close()
+        self.env.pop("CRIB_CRASH_AT", None)
+        return self.start()
+
     def channel(self):
         return grpc.insecure_channel(self.endpoint)
 

@@ -41,11 +41,7 @@ def test_crash_during_pull(make_cribd, api, registry, crash_image, step):
     with d.channel() as ch:
         with pytest.raises(grpc.RpcError):
             pull(pb, pb_grpc.ImageServiceStub(ch), ref)
-    assert d.proc.wait(10) == 137
-    assert "crash point '%s' reached" % step in d.logs()
-    d.log.close()
-    d.env.pop("CRIB_CRASH_AT")
-    d.start()
+    d.restart_after_crash(step)
     with d.channel() as ch:
         img = pb_grpc.ImageServiceStub(ch)
         assert_clean(d, pb, img)
@@ -68,10 +64,7 @@ def test_crash_during_remove(make_cribd, api, registry, crash_image, step):
     with d.channel() as ch:
         with pytest.raises(grpc.RpcError):
             pb_grpc.ImageServiceStub(ch).RemoveImage(pb.RemoveImageRequest(image=pb.ImageSpec(image=ref)))
-    assert d.proc.wait(10) == 137
-    d.log.close()
-    d.env.pop("CRIB_CRASH_AT")
-    d.start()
+    d.restart_after_crash(step)
     with d.channel() as ch:
         img = pb_grpc.ImageServiceStub(ch)
         if step == "image-remove-commit":

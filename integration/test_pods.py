@@ -171,10 +171,7 @@ def test_crash_during_run_leaves_nothing(make_cribd, api, step):
     with d.channel() as ch:
         with pytest.raises(grpc.RpcError):
             run(pb, pb_grpc.RuntimeServiceStub(ch), pod_config(pb))
-    assert d.proc.wait(10) == 137
-    d.log.close()
-    d.env.pop("CRIB_CRASH_AT")
-    d.start()
+    d.restart_after_crash(step)
     with d.channel() as ch:
         rt = pb_grpc.RuntimeServiceStub(ch)
         assert not rt.ListPodSandbox(pb.ListPodSandboxRequest()).items
@@ -193,10 +190,7 @@ def test_crash_during_remove_is_finished_by_the_next_remove(make_cribd, api):
         pid = run(pb, rt, pod_config(pb))
         with pytest.raises(grpc.RpcError):
             rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))
-    assert d.proc.wait(10) == 137
-    d.log.close()
-    d.env.pop("CRIB_CRASH_AT")
-    d.start()
+    d.restart_after_crash("pod-remove-state")
     with d.channel() as ch:
         rt = pb_grpc.RuntimeServiceStub(ch)
         st = rt.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=pid)).status
