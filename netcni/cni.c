@@ -101,6 +101,9 @@ static int op_init(struct cni_op *op, const char *command, struct crib_err *err)
 static int find_plugin(const struct cni_op *op, const char *type, char **ret_path,
                        struct crib_err *err)
 {
+    if (!*type) /* cniconf checked the types; an empty one would name the dir itself */
+        return crib_fail(err, CRIB_INVALID, 0, "a plugin of network '%s' has no type",
+                         op->conf->name);
     for (const char *const *d = op->dirs->bin_dirs; *d; d++) {
         char *path = xasprintf("%s/%s", *d, type);
 
@@ -252,8 +255,10 @@ static int run_add(struct cni_op *op, struct json_object *plugins, struct cni_re
                              get_string(json_object_array_get_idx(plugins, i), "type"));
     }
     r = cni_result_parse(prev, strlen(prev), ret_result, err);
-    if (r < 0)
+    if (r < 0) {
+        err->code = CRIB_INTERNAL; /* a plugin's bad output is not the caller's bad input */
         return crib_wrap(err, "network '%s' ADD", op->conf->name);
+    }
     return 0;
 }
 
