@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "common/proc.h"
 #include "common/xalloc.h"
+#include "netcni/internal.h"
 
 /* How much of a failing plugin's stderr goes into the error message. */
 #define CNI_STDERR_SNIPPET 160
@@ -38,12 +39,6 @@ struct cni_op {
     struct json_object *cap_args; /* parsed rt->capability_args, or NULL */
     char *env[N_ENV + 1];
 };
-
-static void json_putp(struct json_object **o)
-{
-    if (*o)
-        json_object_put(*o);
-}
 
 static char *join_dirs(const char *const *dirs)
 {
@@ -182,13 +177,14 @@ static int plugin_error(const struct cni_op *op, const char *type, const struct 
         return crib_fail(err, CRIB_INTERNAL, 0, "CNI plugin '%s' %s killed by signal %d", type,
                          op->command, res->term_signal);
     if (code < 0)
-        return crib_fail(err, CRIB_INTERNAL, 0,
-                         "CNI plugin '%s' %s failed (exit %d): %.160s; stderr: %.*s", type,
-                         op->command, res->exit_code, res->output, CNI_STDERR_SNIPPET, res->errout);
+        return crib_fail(err, CRIB_INTERNAL, 0, "CNI plugin '%s' %s failed (exit %d): %.160s%s%.*s",
+                         type, op->command, res->exit_code, res->output,
+                         *res->errout ? "; stderr: " : "", CNI_STDERR_SNIPPET, res->errout);
     return crib_fail(err, code == CNI_ERR_TRY_AGAIN ? CRIB_UNAVAILABLE : CRIB_INTERNAL, 0,
-                     "CNI plugin '%s' %s failed: code %d: %s%s%s; stderr: %.*s", type, op->command,
-                     code, get_string(o, "msg"), *get_string(o, "details") ? ": " : "",
-                     get_string(o, "details"), CNI_STDERR_SNIPPET, res->errout);
+                     "CNI plugin '%s' %s failed: code %d: %s%s%s%s%.*s", type, op->command, code,
+                     get_string(o, "msg"), *get_string(o, "details") ? ": " : "",
+                     get_string(o, "details"), *res->errout ? "; stderr: " : "", CNI_STDERR_SNIPPET,
+                     res->errout);
 }
 
 /* Runs one plugin; on success *ret_stdout (ADD only) holds its result. */

@@ -217,7 +217,7 @@ static int test_bad_subnet_reports_plugin_error(void)
     CHECK(res == NULL);
     CHECK_INT(err.code, CRIB_INTERNAL);
     CHECK_CONTAINS(err.msg, "CNI plugin 'bridge' ADD failed: code ");
-    CHECK_CONTAINS(err.msg, "10.203.999.0/24");
+    CHECK_CONTAINS(err.msg, "invalid CIDR address: 10.203.999.0/24");
     (void)cni_del(&conf, &dirs, &rt, NULL, 20000, &err);
     cni_result_free(res);
     cniconf_done(&conf);

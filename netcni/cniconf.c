@@ -11,15 +11,10 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/xalloc.h"
+#include "netcni/internal.h"
 
 /* Conf files are tried in this many at most, so a huge dir cannot stall Status. */
 #define CNICONF_MAX_FILES 256
-
-static void json_putp(struct json_object **o)
-{
-    if (*o)
-        json_object_put(*o);
-}
 
 static const char *get_string(struct json_object *obj, const char *key)
 {

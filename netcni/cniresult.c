@@ -9,14 +9,9 @@
 
 #include "common/cleanup.h"
 #include "common/xalloc.h"
+#include "netcni/internal.h"
 
 CRIB_DEFINE_CLEANUP(struct cni_result, cni_result_free)
-
-static void json_putp(struct json_object **o)
-{
-    if (*o)
-        json_object_put(*o);
-}
 
 /* Returns the array at key (NULL when absent), or fails when it is not one or too long. */
 static int get_array(struct json_object *obj, const char *key, size_t max, struct json_object **ret,
