@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,116 +26,224 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int spawn_child(const char *const argv[], int out_fd, pid_t *ret_pid, struct crib_err *err)
+/* The pipes of one child: stdin is a socket so that a child that exits without
+ * reading it gives EPIPE, not SIGPIPE (send with MSG_NOSIGNAL). */
+struct child_io {
+    const char *in;
+    size_t in_len, in_off;
+    int in_fd, out_fd, err_fd; /* our ends; -1 when absent or done */
+    size_t max_output;
+};
+
+static void closefd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static int spawn_child(const char *const argv[], const char *const envp[], int in_fd, int out_fd,
+                       int err_fd, pid_t *ret_pid, struct crib_err *err)
 {
     posix_spawn_file_actions_t fa;
     int r;
 
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    if (in_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, in_fd, STDIN_FILENO);
+    else
+        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, STDERR_FILENO);
-    r = posix_spawnp(ret_pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_adddup2(&fa, err_fd >= 0 ? err_fd : out_fd, STDERR_FILENO);
+    r = posix_spawnp(ret_pid, argv[0], &fa, NULL, (char *const *)argv,
+                     envp ? (char *const *)envp : environ);
     posix_spawn_file_actions_destroy(&fa);
     if (r != 0)
         return crib_fail(err, r == ENOENT ? CRIB_NOT_FOUND : CRIB_INTERNAL, r, "run %s", argv[0]);
     return 0;
 }
 
-static void collect(int fd, size_t max_output, struct proc_result *res, bool *eof)
+static void collect(int *fd, size_t max_output, char **buf, size_t *len)
 {
     char chunk[4096];
-    ssize_t n = read(fd, chunk, sizeof(chunk));
+    ssize_t n = read(*fd, chunk, sizeof(chunk));
 
     if (n <= 0) {
         if (n == 0 || (errno != EINTR && errno != EAGAIN))
-            *eof = true;
+            closefd(fd);
         return;
     }
-    if (res->output_len < max_output) {
+    if (*len < max_output) {
         size_t keep = (size_t)n;
 
-        if (keep > max_output - res->output_len)
-            keep = max_output - res->output_len;
-        res->output = xrealloc(res->output, res->output_len + keep + 1);
-        memcpy(res->output + res->output_len, chunk, keep);
-        res->output_len += keep;
-        res->output[res->output_len] = '\0';
+        if (keep > max_output - *len)
+            keep = max_output - *len;
+        *buf = xrealloc(*buf, *len + keep + 1);
+        memcpy(*buf + *len, chunk, keep);
+        *len += keep;
+        (*buf)[*len] = '\0';
     }
 }
 
-/* Reads output until the child exits and the pipe is closed, or the deadline. */
-static bool wait_child(int pidfd, int out_fd, long long deadline_ms, size_t max_output,
+static void feed(struct child_io *io)
+{
+    ssize_t n =
+        send(io->in_fd, io->in + io->in_off, io->in_len - io->in_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n > 0)
+        io->in_off += (size_t)n;
+    if (n < 0 || io->in_off >= io->in_len)
+        closefd(&io->in_fd); /* EOF for the child, or it stopped reading */
+}
+
+/* Feeds stdin and reads output until the child exits and its pipes are
+ * closed, or the deadline passes. */
+static bool wait_child(int pidfd, struct child_io *io, long long deadline_ms,
                        struct proc_result *res)
 {
-    bool exited = false, eof = false;
+    bool exited = false;
 
-    while (!exited || !eof) {
-        struct pollfd pfd[2] = {{.fd = eof ? -1 : out_fd, .events = POLLIN},
+    while (!exited || io->out_fd >= 0 || io->err_fd >= 0) {
+        struct pollfd pfd[4] = {{.fd = io->in_fd, .events = POLLOUT},
+                                {.fd = io->out_fd, .events = POLLIN},
+                                {.fd = io->err_fd, .events = POLLIN},
                                 {.fd = exited ? -1 : pidfd, .events = POLLIN}};
         long long left = deadline_ms - now_ms();
-        int n;
 
         if (left <= 0)
             return false;
-        n = poll(pfd, 2, (int)left);
-        if (n < 0 && errno != EINTR)
+        if (poll(pfd, 4, (int)left) < 0 && errno != EINTR)
             return false;
         if (pfd[0].revents)
-            collect(out_fd, max_output, res, &eof);
+            feed(io);
         if (pfd[1].revents)
+            collect(&io->out_fd, io->max_output, &res->output, &res->output_len);
+        if (pfd[2].revents)
+            collect(&io->err_fd, io->max_output, &res->errout, &res->errout_len);
+        if (pfd[3].revents)
             exited = true;
     }
     return true;
 }
 
-int proc_run(const char *const argv[], int timeout_ms, size_t max_output,
-             struct proc_result *ret_result, struct crib_err *err)
+/* Waits for the spawned child pid, killing it at the deadline. */
+static int finish(const char *const argv[], pid_t pid, struct child_io *io, int timeout_ms,
+                  struct proc_result *res, struct crib_err *err)
 {
-    struct proc_result res = {0};
-    _cleanup_close_ int rd = -1, wr = -1, pidfd = -1;
-    int fds[2], status, r;
-    pid_t pid;
+    _cleanup_close_ int pidfd = pidfd_open(pid, 0); /* our unreaped child: the pid is ours */
+    int status;
     bool done;
 
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return crib_fail(err, CRIB_INTERNAL, errno, "pipe");
-    rd = fds[0];
-    wr = fds[1];
-    r = spawn_child(argv, wr, &pid, err);
-    if (r < 0)
-        return r;
-    closep(&wr);
-    wr = -1;
-    /* Our own unreaped child cannot be recycled, so the pid is still ours. */
-    pidfd = pidfd_open(pid, 0);
     if (pidfd < 0) {
-        r = crib_fail(err, CRIB_INTERNAL, errno, "pidfd_open %d", (int)pid);
+        int r = crib_fail(err, CRIB_INTERNAL, errno, "pidfd_open %d", (int)pid);
+
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         return r;
     }
-    done = wait_child(pidfd, rd, now_ms() + timeout_ms, max_output, &res);
+    done = wait_child(pidfd, io, now_ms() + timeout_ms, res);
     if (!done)
         pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    if (!done) {
-        proc_result_done(&res);
+    if (!done)
         return crib_fail(err, CRIB_TIMEOUT, 0, "%s did not finish within %d ms", argv[0],
                          timeout_ms);
+    res->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    res->term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    if (!res->output)
+        res->output = xcalloc(1, 1);
+    return 0;
+}
+
+static int run(const char *const argv[], const char *const envp[], struct child_io *io,
+               int child_fds[3], int timeout_ms, struct proc_result *ret_result,
+               struct crib_err *err)
+{
+    struct proc_result res = {0};
+    pid_t pid;
+    int r;
+
+    r = spawn_child(argv, envp, child_fds[0], child_fds[1], child_fds[2], &pid, err);
+    for (int i = 0; i < 3; i++)
+        closefd(&child_fds[i]);
+    if (r < 0)
+        return r;
+    r = finish(argv, pid, io, timeout_ms, &res, err);
+    if (r < 0) {
+        proc_result_done(&res);
+        return r;
     }
-    res.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    res.term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-    if (!res.output)
-        res.output = xcalloc(1, 1);
     *ret_result = res;
     return 0;
+}
+
+int proc_run(const char *const argv[], int timeout_ms, size_t max_output,
+             struct proc_result *ret_result, struct crib_err *err)
+{
+    struct child_io io = {.in_fd = -1, .err_fd = -1, .max_output = max_output};
+    int fds[2], child_fds[3], r;
+
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "pipe");
+    io.out_fd = fds[0];
+    child_fds[0] = child_fds[2] = -1; /* stdin from /dev/null, stderr to stdout */
+    child_fds[1] = fds[1];
+    r = run(argv, NULL, &io, child_fds, timeout_ms, ret_result, err);
+    closefd(&io.out_fd);
+    return r;
+}
+
+static int open_pipes(struct child_io *io, int child_fds[3], struct crib_err *err)
+{
+    int fds[6] = {-1, -1, -1, -1, -1, -1};
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0 ||
+        pipe2(fds + 2, O_CLOEXEC) < 0 || pipe2(fds + 4, O_CLOEXEC) < 0) {
+        int r = crib_fail(err, CRIB_INTERNAL, errno, "pipes for a child");
+
+        for (int i = 0; i < 6; i++)
+            closefd(&fds[i]);
+        return r;
+    }
+    io->in_fd = fds[0];
+    io->out_fd = fds[2];
+    io->err_fd = fds[4];
+    child_fds[0] = fds[1];
+    child_fds[1] = fds[3];
+    child_fds[2] = fds[5];
+    return 0;
+}
+
+int proc_run_io(const char *const argv[], const char *const envp[], const char *in, size_t in_len,
+                int timeout_ms, size_t max_output, struct proc_result *ret_result,
+                struct crib_err *err)
+{
+    struct child_io io = {.in = in, .in_len = in_len, .max_output = max_output};
+    int child_fds[3], r;
+
+    r = open_pipes(&io, child_fds, err);
+    if (r < 0)
+        return r;
+    if (in_len == 0)
+        closefd(&io.in_fd);
+    r = run(argv, envp, &io, child_fds, timeout_ms, ret_result, err);
+    closefd(&io.in_fd);
+    closefd(&io.out_fd);
+    closefd(&io.err_fd);
+    if (r >= 0 && !ret_result->errout)
+        ret_result->errout = xcalloc(1, 1);
+    return r;
 }
 
 void proc_result_done(struct proc_result *result)
 {
     free(result->output);
+    free(result->errout);
     result->output = NULL;
+    result->errout = NULL;
     result->output_len = 0;
+    result->errout_len = 0;
 }

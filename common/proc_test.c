@@ -1,4 +1,5 @@
 #include <signal.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "common/proc.h"
@@ -70,6 +71,42 @@ static int test_signal_is_reported(void)
     return 0;
 }
 
-TEST_MAIN(TEST(test_captures_output_and_exit_code), TEST(test_output_is_bounded),
-          TEST(test_timeout_kills_child_promptly), TEST(test_missing_program_is_not_found),
-          TEST(test_signal_is_reported))
+static int test_io_feeds_stdin_and_separates_stderr(void)
+{
+    const char *argv[] = {"/bin/sh", "-c", "wc -c; echo \"$CRIB_X\" >&2", NULL};
+    const char *envp[] = {"CRIB_X=from-env", NULL};
+    size_t in_len = 300000; /* well past a pipe's buffer */
+    char *in = calloc(1, in_len);
+    struct proc_result res;
+    struct crib_err err;
+
+    CHECK_INT(proc_run_io(argv, envp, in, in_len, 5000, 1024, &res, &err), 0);
+    CHECK_INT(res.exit_code, 0);
+    CHECK_STR(res.output, "300000\n");
+    CHECK_STR(res.errout, "from-env\n");
+    proc_result_done(&res);
+    free(in);
+    return 0;
+}
+
+static int test_io_child_ignoring_stdin_is_fine(void)
+{
+    const char *argv[] = {"/bin/sh", "-c", "echo done", NULL};
+    const char *envp[] = {NULL};
+    size_t in_len = 300000;
+    char *in = calloc(1, in_len);
+    struct proc_result res;
+    struct crib_err err;
+
+    CHECK_INT(proc_run_io(argv, envp, in, in_len, 5000, 1024, &res, &err), 0);
+    CHECK_STR(res.output, "done\n");
+    CHECK_STR(res.errout, "");
+    proc_result_done(&res);
+    free(in);
+    return 0;
+}
+
+TEST_MAIN(TEST(test_io_feeds_stdin_and_separates_stderr),
+          TEST(test_io_child_ignoring_stdin_is_fine), TEST(test_captures_output_and_exit_code),
+          TEST(test_output_is_bounded), TEST(test_timeout_kills_child_promptly),
+          TEST(test_missing_program_is_not_found), TEST(test_signal_is_reported))

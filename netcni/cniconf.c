@@ -11,15 +11,10 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/xalloc.h"
+#include "netcni/internal.h"
 
 /* Conf files are tried in this many at most, so a huge dir cannot stall Status. */
 #define CNICONF_MAX_FILES 256
-
-static void json_putp(struct json_object **o)
-{
-    if (*o)
-        json_object_put(*o);
-}
 
 static const char *get_string(struct json_object *obj, const char *key)
 {
@@ -84,6 +79,23 @@ static int parse_object(struct json_object *root, int is_list, struct cniconf *c
     return 0;
 }
 
+/* The spec turns a single-plugin .conf into a list of that one plugin. */
+static char *list_json(struct json_object *root, int is_list, const struct cniconf *c)
+{
+    _cleanup_(json_putp) struct json_object *list = NULL;
+    struct json_object *plugins;
+
+    if (is_list)
+        return xstrdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+    list = json_object_new_object();
+    plugins = json_object_new_array();
+    json_object_object_add(list, "cniVersion", json_object_new_string(c->cni_version));
+    json_object_object_add(list, "name", json_object_new_string(c->name));
+    json_object_array_add(plugins, json_object_get(root));
+    json_object_object_add(list, "plugins", plugins);
+    return xstrdup(json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN));
+}
+
 int cniconf_parse(const char *text, size_t len, int is_list, struct cniconf *ret_conf,
                   struct crib_err *err)
 {
@@ -110,6 +122,7 @@ int cniconf_parse(const char *text, size_t len, int is_list, struct cniconf *ret
         cniconf_done(&c);
         return r;
     }
+    c.json = list_json(root, is_list, &c);
     *ret_conf = c;
     return 0;
 }
@@ -204,6 +217,7 @@ void cniconf_done(struct cniconf *c)
     free(c->file);
     free(c->name);
     free(c->cni_version);
+    free(c->json);
     for (size_t i = 0; i < c->n_plugins; i++)
         free(c->plugin_types[i]);
     memset(c, 0, sizeof(*c));

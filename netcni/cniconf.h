@@ -21,6 +21,7 @@ struct cniconf {
     char *cni_version; /* "1.0.0", "0.4.0", ... */
     size_t n_plugins;
     char *plugin_types[CNICONF_MAX_PLUGINS];
+    char *json; /* the whole config as conflist JSON text (a .conf becomes a one-plugin list) */
 };
 
 /* Parses one network config: a conflist ({"name", "cniVersion", "plugins":

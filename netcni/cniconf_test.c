@@ -137,5 +137,24 @@ static int test_load_picks_first_valid_by_name_and_checks_plugins(void)
     return 0;
 }
 
-TEST_MAIN(TEST(test_parse_table), TEST(test_too_many_plugins_is_a_limit),
+static int test_json_keeps_the_list_and_lifts_a_single_conf(void)
+{
+    static const char list[] = "{\"name\":\"n\",\"cniVersion\":\"1.0.0\",\"plugins\":[{\"type\":"
+                               "\"bridge\",\"bridge\":\"cni0\"}]}";
+    static const char single[] = "{\"name\":\"n\",\"cniVersion\":\"0.4.0\",\"type\":\"ptp\"}";
+    struct cniconf conf;
+    struct crib_err err;
+
+    CHECK_INT(cniconf_parse(list, strlen(list), 1, &conf, &err), 0);
+    CHECK_STR(conf.json, list);
+    cniconf_done(&conf);
+    CHECK_INT(cniconf_parse(single, strlen(single), 0, &conf, &err), 0);
+    CHECK_STR(conf.json, "{\"cniVersion\":\"0.4.0\",\"name\":\"n\",\"plugins\":[{\"name\":\"n\","
+                         "\"cniVersion\":\"0.4.0\",\"type\":\"ptp\"}]}");
+    cniconf_done(&conf);
+    return 0;
+}
+
+TEST_MAIN(TEST(test_json_keeps_the_list_and_lifts_a_single_conf), TEST(test_parse_table),
+          TEST(test_too_many_plugins_is_a_limit),
           TEST(test_load_picks_first_valid_by_name_and_checks_plugins))
