@@ -1,5 +1,6 @@
 /* RuntimeService pods: RunPodSandbox, StopPodSandbox, RemovePodSandbox,
  * PodSandboxStatus, ListPodSandbox, StreamPodSandboxes. */
+#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,35 @@ static void sysctls_of(struct cri_call *call, const Runtime__V1__LinuxPodSandbox
     cfg->sysctl_values = values;
 }
 
+/* CNI's portMappings capability: what the portmap plugin reads. */
+static const char *port_mappings_of(struct cri_call *call, const Runtime__V1__PodSandboxConfig *c)
+{
+    static const char *const protocols[] = {"tcp", "udp", "sctp"};
+    struct json_object *o, *list;
+    const char *text;
+
+    if (!c->n_port_mappings)
+        return NULL;
+    o = json_object_new_object();
+    list = json_object_new_array();
+    for (size_t i = 0; i < c->n_port_mappings; i++) {
+        const Runtime__V1__PortMapping *pm = c->port_mappings[i];
+        struct json_object *m = json_object_new_object();
+
+        json_object_object_add(m, "hostPort", json_object_new_int(pm->host_port));
+        json_object_object_add(m, "containerPort", json_object_new_int(pm->container_port));
+        json_object_object_add(
+            m, "protocol",
+            json_object_new_string((unsigned)pm->protocol < 3 ? protocols[pm->protocol] : "tcp"));
+        json_object_object_add(m, "hostIP", json_object_new_string(pm->host_ip ? pm->host_ip : ""));
+        json_object_array_add(list, m);
+    }
+    json_object_object_add(o, "portMappings", list);
+    text = arena_strdup(&call->arena, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return text;
+}
+
 static int config_of(struct cri_call *call, const Runtime__V1__RunPodSandboxRequest *in,
                      struct pod_config *cfg, struct crib_err *err)
 {
@@ -85,6 +115,7 @@ static int config_of(struct cri_call *call, const Runtime__V1__RunPodSandboxRequ
                                     (const char *const *)dns->options,  dns->n_options};
     namespaces_of(c, cfg);
     sysctls_of(call, c->linux, cfg);
+    cfg->capability_args = port_mappings_of(call, c);
     return 0;
 }
 

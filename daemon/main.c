@@ -221,6 +221,8 @@ static int run(const struct crib_config *cfg, struct crib_err *err)
     struct imagestore *images = NULL;
     struct sandbox_ctx *pods = NULL;
     struct store *store = NULL;
+    struct cniconf_dirs cni = {.conf_dir = cfg->cni_conf_dir,
+                               .bin_dirs = (const char *const *)cfg->cni_bin_dirs};
     int r = make_dirs(cfg, err);
 
     if (r < 0)
@@ -233,7 +235,7 @@ static int run(const struct crib_config *cfg, struct crib_err *err)
         return r;
     r = open_images(cfg, store, &images, err);
     if (r >= 0)
-        r = sandbox_open(store, cfg->state_dir, &pods, err);
+        r = sandbox_open(store, cfg->state_dir, &cni, &pods, err);
     if (r >= 0)
         r = serve(cfg, store, images, pods, err);
     if (r == 1)

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "sandbox/ns.h"
+#include "sandbox/podnet.h"
 #include "sandbox/sysctl.h"
 
 struct sandbox_ctx {
@@ -22,6 +23,7 @@ struct sandbox_ctx {
     char *pods_dir; /* STATE/pods */
     int pods_fd;
     struct cgroup_layout cgroups;
+    struct cniconf_dirs cni;
 };
 
 static char *pod_dir(const struct sandbox_ctx *ctx, const char *id)
@@ -37,13 +39,21 @@ static unsigned owned_kinds(enum pod_ns_mode net, enum pod_ns_mode ipc)
 }
 
 /* Undoes whatever of a pod's state exists; each step is idempotent, so it
- * also finishes a removal a crash interrupted. */
+ * also finishes a removal a crash interrupted. A failing CNI DEL stops a
+ * removal the kubelet will retry; undoing a run that never completed goes on
+ * past it (with a log line), as nobody would retry that. */
 static int teardown(struct sandbox_ctx *ctx, const char *id, const char *cgroup_parent,
-                    struct crib_err *err)
+                    bool net_must_succeed, struct crib_err *err)
 {
     _cleanup_free_ char *dir = pod_dir(ctx, id);
-    int r = ns_unpin(dir, err);
+    int r = podnet_del(&ctx->cni, dir, err);
 
+    if (r < 0 && !net_must_succeed) {
+        log_warn("pod %s: %s, ignoring", id, err->msg);
+        r = 0;
+    }
+    if (r >= 0)
+        r = ns_unpin(dir, err);
     if (r >= 0)
         r = podfiles_remove(dir, err);
     if (r >= 0 && cgroup_parent && *cgroup_parent)
@@ -104,18 +114,19 @@ static int reconcile(struct sandbox_ctx *ctx, struct crib_err *err)
         /* Made, never recorded: a run that died before its commit. The cgroup
          * it may have made is unknown here; the kubelet's cgroup GC owns it. */
         log_info("removing pod %s, which was never completed", de->d_name);
-        r = teardown(ctx, de->d_name, NULL, err);
+        r = teardown(ctx, de->d_name, NULL, false, err);
     }
     return r < 0 ? r : mark_broken(ctx, err);
 }
 
-int sandbox_open(struct store *store, const char *state_dir, struct sandbox_ctx **ret_ctx,
-                 struct crib_err *err)
+int sandbox_open(struct store *store, const char *state_dir, const struct cniconf_dirs *cni,
+                 struct sandbox_ctx **ret_ctx, struct crib_err *err)
 {
     struct sandbox_ctx *ctx = xcalloc(1, sizeof(*ctx));
     int r;
 
     ctx->store = store;
+    ctx->cni = *cni;
     ctx->pods_fd = -1;
     ctx->pods_dir = xasprintf("%s/pods", state_dir);
     r = fs_mkdir_p(ctx->pods_dir, 0711, err);
@@ -208,8 +219,9 @@ static const char *pod_hostname(const struct pod_config *cfg, char node[static 6
 
 /* The pod's state on disk, in the order teardown() undoes it. */
 static int make_state(struct sandbox_ctx *ctx, const char *id, const struct pod_config *cfg,
-                      const char *hostname, struct crib_err *err)
+                      const char *hostname, char ip[INET6_ADDRSTRLEN], struct crib_err *err)
 {
+    struct podnet_pod net = {id, cfg->namespace, cfg->name, cfg->uid, cfg->capability_args};
     _cleanup_free_ char *dir = pod_dir(ctx, id);
     unsigned kinds = owned_kinds(cfg->net_mode, cfg->ipc_mode);
     struct pod_files_spec files = {.hostname = hostname,
@@ -230,11 +242,16 @@ static int make_state(struct sandbox_ctx *ctx, const char *id, const struct pod_
         r = sysctl_apply(dir, cfg->sysctl_names, cfg->sysctl_values, cfg->n_sysctls, err);
     if (r >= 0 && cfg->cgroup_parent && *cfg->cgroup_parent)
         r = cgroup_create(&ctx->cgroups, cfg->cgroup_parent, err);
+    /* Last: the network is the step most likely to fail, and the costliest. */
+    if (r >= 0 && cfg->net_mode != POD_NS_NODE)
+        r = podnet_add(&ctx->cni, dir, &net, ip, err);
+    if (r >= 0 && *ip)
+        r = podfiles_set_ip(dir, hostname, ip, err);
     return r;
 }
 
 static struct pod_record record_of(const char *id, const struct pod_config *cfg,
-                                   const char *hostname)
+                                   const char *hostname, const char *ip)
 {
     struct timespec ts;
 
@@ -258,7 +275,7 @@ static struct pod_record record_of(const char *id, const struct pod_config *cfg,
         .labels = (struct pod_kv *)cfg->labels,
         .n_annotations = cfg->n_annotations,
         .annotations = (struct pod_kv *)cfg->annotations,
-        .ip = "",
+        .ip = (char *)ip,
     };
 }
 
@@ -266,7 +283,7 @@ int pod_run(struct sandbox_ctx *ctx, const struct pod_config *cfg, char **ret_id
             struct crib_err *err)
 {
     _cleanup_free_ char *id = NULL, *holder = NULL;
-    char node[65];
+    char node[65], ip[INET6_ADDRSTRLEN] = "";
     const char *hostname = pod_hostname(cfg, node);
     struct pod_record rec;
     int r = pod_config_check(cfg, err);
@@ -280,14 +297,15 @@ int pod_run(struct sandbox_ctx *ctx, const struct pod_config *cfg, char **ret_id
                          cfg->name, cfg->uid, cfg->attempt, holder);
     if (r < 0 || !(id = new_id(err)))
         return crib_err_ret(err);
-    r = make_state(ctx, id, cfg, hostname, err);
-    rec = record_of(id, cfg, hostname);
+    r = make_state(ctx, id, cfg, hostname, ip, err);
+    rec = record_of(id, cfg, hostname, ip);
     if (r >= 0)
         r = pods_add(ctx->store, &rec, err);
     if (r < 0) {
         struct crib_err undo;
 
-        if (teardown(ctx, id, err->code == CRIB_EXISTS ? NULL : cfg->cgroup_parent, &undo) < 0)
+        if (teardown(ctx, id, err->code == CRIB_EXISTS ? NULL : cfg->cgroup_parent, false, &undo) <
+            0)
             log_warn("pod %s: cleaning up after a failed run: %s, ignoring", id, undo.msg);
         return r;
     }
@@ -297,7 +315,12 @@ int pod_run(struct sandbox_ctx *ctx, const struct pod_config *cfg, char **ret_id
 
 int pod_stop(struct sandbox_ctx *ctx, const char *id, struct crib_err *err)
 {
-    int r = pods_set_state(ctx->store, id, POD_NOTREADY, err);
+    _cleanup_free_ char *dir = pod_dir(ctx, id);
+    int r = is_pod_id(id) ? podnet_del(&ctx->cni, dir, err) : 0;
+
+    if (r < 0)
+        return r;
+    r = pods_set_state(ctx->store, id, POD_NOTREADY, err);
 
     /* The kubelet stops pods it may have removed already, and critest checks it. */
     return r < 0 && err->code == CRIB_NOT_FOUND ? 0 : r;
@@ -310,7 +333,7 @@ int pod_remove(struct sandbox_ctx *ctx, const char *id, struct crib_err *err)
 
     if (r < 0)
         return err->code == CRIB_NOT_FOUND ? 0 : r;
-    r = teardown(ctx, pod->id, pod->cgroup_parent, err);
+    r = teardown(ctx, pod->id, pod->cgroup_parent, true, err);
     CRASH_POINT("pod-remove-state");
     if (r >= 0)
         r = pods_delete(ctx->store, pod->id, err);

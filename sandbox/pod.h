@@ -7,6 +7,7 @@
 
 #include "common/err.h"
 #include "common/store.h"
+#include "netcni/cniconf.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/podfiles.h"
 #include "sandbox/pods.h"
@@ -24,27 +25,30 @@ struct pod_config {
     const struct pod_kv *labels, *annotations;
     size_t n_sysctls;
     const char *const *sysctl_names, *const *sysctl_values;
+    const char *capability_args; /* CNI runtimeConfig, e.g. {"portMappings": [...]}, or NULL */
 };
 
 struct sandbox_ctx;
 
 /* Opens the pods' state under state_dir/pods and removes what a crash left
- * half-made (a pod dir without a record). Errors: CRIB_INTERNAL.
- * Free with sandbox_close(). */
-int sandbox_open(struct store *store, const char *state_dir, struct sandbox_ctx **ret_ctx,
-                 struct crib_err *err);
+ * half-made (a pod dir without a record, its network included). cni must
+ * outlive the context. Errors: CRIB_INTERNAL. Free with sandbox_close(). */
+int sandbox_open(struct store *store, const char *state_dir, const struct cniconf_dirs *cni,
+                 struct sandbox_ctx **ret_ctx, struct crib_err *err);
 void sandbox_close(struct sandbox_ctx *ctx);
 
 /* Checks cfg without side effects. Errors: CRIB_INVALID naming the field. */
 int pod_config_check(const struct pod_config *cfg, struct crib_err *err);
 
-/* Runs a pod: its namespaces, files, sysctls and cgroup are in place before
- * it is recorded READY; a failure undoes them. *ret_id (free() it) is 64 hex.
- * Errors: CRIB_INVALID, CRIB_EXISTS (same metadata), CRIB_INTERNAL. */
+/* Runs a pod: its namespaces, files, sysctls, cgroup and network are in place
+ * before it is recorded READY; a failure undoes them. *ret_id (free() it) is
+ * 64 hex. Errors: CRIB_INVALID, CRIB_EXISTS (same metadata), CRIB_STATE (no
+ * CNI network), the plugins' errors, CRIB_INTERNAL. */
 int pod_run(struct sandbox_ctx *ctx, const struct pod_config *cfg, char **ret_id,
             struct crib_err *err);
 
-/* Stops a pod (NOTREADY); an unknown or stopped pod is fine. */
+/* Stops a pod: its network goes (CNI DEL), it is NOTREADY; an unknown or
+ * stopped pod is fine. Errors: the plugins' errors (the kubelet retries). */
 int pod_stop(struct sandbox_ctx *ctx, const char *id, struct crib_err *err);
 
 /* Removes a pod and everything it holds; an unknown pod is fine. */

@@ -1,0 +1,148 @@
+"""Pods on a real CNI network: Debian's bridge and host-local plugins, on a
+bridge and subnet this test owns (no masquerade, no iptables), with traffic
+only between the test's own pods."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import grpc
+import pytest
+
+from crib import mounts_under
+from test_pods import in_pod, pod_config, pod_dirs, run
+
+if not os.path.exists("/usr/lib/cni/bridge"):
+    pytest.skip("containernetworking-plugins is not installed", allow_module_level=True)
+
+
+@pytest.fixture
+def netcribd(make_cribd, workdir):
+    n = 20 + os.getpid() % 200
+    bridge = "cribit%d" % n
+    d = make_cribd(cni=False)
+    ipam = os.path.join(workdir, "ipam")
+    conf = {"cniVersion": "1.0.0", "name": "crib-it", "plugins": [{
+        "type": "bridge", "bridge": bridge, "isGateway": True, "ipMasq": False,
+        "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.204.%d.0/24" % n}]],
+                 "dataDir": ipam}}]}
+    with open(os.path.join(d.conf_dir, "10-crib-it.conflist"), "w") as f:
+        json.dump(conf, f)
+    d.bridge, d.subnet, d.ipam = bridge, "10.204.%d." % n, os.path.join(ipam, "crib-it")
+    d.start()
+    yield d
+    d.kill()
+    subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+
+
+def allocations(d):
+    if not os.path.isdir(d.ipam):
+        return []
+    return [f for f in os.listdir(d.ipam) if f[0].isdigit()]
+
+
+def veths(d):
+    out = subprocess.run(["ip", "-o", "link", "show", "master", d.bridge], capture_output=True, text=True)
+    return out.stdout.strip().splitlines() if out.returncode == 0 else []
+
+
+def test_two_pods_get_addresses_and_reach_each_other(netcribd, api):
+    pb, pb_grpc = api
+    d = netcribd
+    with d.channel() as ch:
+        rt = pb_grpc.RuntimeServiceStub(ch)
+        a = run(pb, rt, pod_config(pb, name="a", uid="ua"))
+        b = run(pb, rt, pod_config(pb, name="b", uid="ub", hostname="pod-b"))
+        ip_a = rt.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=a)).status.network.ip
+        ip_b = rt.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=b)).status.network.ip
+        assert ip_a.startswith(d.subnet) and ip_b.startswith(d.subnet) and ip_a != ip_b
+        assert ip_b in in_pod(d, b, "net", "ip", "-o", "addr", "show", "eth0")
+        with open(os.path.join(d.state, "pods", b, "hosts")) as f:
+            assert "%s\tpod-b\n" % ip_b in f.read()
+        assert len(veths(d)) == 2 and len(allocations(d)) == 2
+        # A listener in b, a client in a: traffic over the test's own bridge only.
+        server = subprocess.Popen(
+            ["nsenter", "--net=%s/pods/%s/net" % (d.state, b), sys.executable, "-c",
+             "import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1);"
+             "s.bind(('0.0.0.0', 8080)); s.listen(1); c, _ = s.accept(); c.sendall(b'pong'); c.close()"])
+        try:
+            reply = ""
+            for _ in range(50):
+                out = subprocess.run(
+                    ["nsenter", "--net=%s/pods/%s/net" % (d.state, a), sys.executable, "-c",
+                     "import socket; s=socket.create_connection(('%s', 8080), 2); print(s.recv(4).decode())" % ip_b],
+                    capture_output=True, text=True)
+                reply = out.stdout.strip()
+                if reply == "pong":
+                    break
+                time.sleep(0.1)
+            assert reply == "pong"
+        finally:
+            server.kill()
+            server.wait()
+        for pid in (a, b):
+            rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pid))
+        assert veths(d) == [] and allocations(d) == []
+        for pid in (a, b):
+            rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pid))
+            rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))
+    assert pod_dirs(d) == [] and mounts_under(d.state) == []
+
+
+def test_remove_without_stop_takes_the_network_down(netcribd, api):
+    pb, pb_grpc = api
+    d = netcribd
+    with d.channel() as ch:
+        rt = pb_grpc.RuntimeServiceStub(ch)
+        pid = run(pb, rt, pod_config(pb))
+        assert len(allocations(d)) == 1
+        rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))
+    assert veths(d) == [] and allocations(d) == []
+
+
+def test_crash_after_network_add_leaves_no_address(netcribd, api):
+    pb, pb_grpc = api
+    d = netcribd
+    d.kill()
+    d.env["CRIB_CRASH_AT"] = "pod-run-network"
+    d.start()
+    with d.channel() as ch:
+        with pytest.raises(grpc.RpcError):
+            run(pb, pb_grpc.RuntimeServiceStub(ch), pod_config(pb))
+    d.restart_after_crash("pod-run-network")
+    assert veths(d) == [] and allocations(d) == []
+    assert pod_dirs(d) == [] and mounts_under(d.state) == []
+
+
+def test_no_network_config_fails_the_pod_and_leaves_nothing(make_cribd, api):
+    pb, pb_grpc = api
+    d = make_cribd(cni=False).start()
+    with d.channel() as ch:
+        with pytest.raises(grpc.RpcError) as e:
+            run(pb, pb_grpc.RuntimeServiceStub(ch), pod_config(pb))
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert d.conf_dir in e.value.details()
+    assert pod_dirs(d) == [] and mounts_under(d.state) == []
+    assert d.stop() == 0
+
+
+def test_plugin_failure_names_the_plugin_and_leaves_nothing(make_cribd, api):
+    pb, pb_grpc = api
+    d = make_cribd(cni=False)
+    conf = {"cniVersion": "1.0.0", "name": "broken", "plugins": [{
+        "type": "bridge", "bridge": "cribitbad", "ipam": {"type": "host-local",
+                                                          "ranges": [[{"subnet": "10.204.999.0/24"}]]}}]}
+    with open(os.path.join(d.conf_dir, "10-broken.conflist"), "w") as f:
+        json.dump(conf, f)
+    d.start()
+    try:
+        with d.channel() as ch:
+            with pytest.raises(grpc.RpcError) as e:
+                run(pb, pb_grpc.RuntimeServiceStub(ch), pod_config(pb))
+        assert "bridge" in e.value.details() and "10.204.999.0/24" in e.value.details()
+        assert pod_dirs(d) == [] and mounts_under(d.state) == []
+        assert d.stop() == 0
+    finally:
+        subprocess.run(["ip", "link", "del", "cribitbad"], capture_output=True)
