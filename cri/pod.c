@@ -68,7 +68,12 @@ static const char *port_mappings_of(struct cri_call *call, const Runtime__V1__Po
     list = json_object_new_array();
     for (size_t i = 0; i < c->n_port_mappings; i++) {
         const Runtime__V1__PortMapping *pm = c->port_mappings[i];
-        struct json_object *m = json_object_new_object();
+        struct json_object *m;
+
+        /* No host port: the container port is only documentation, nothing to map. */
+        if (pm->host_port <= 0)
+            continue;
+        m = json_object_new_object();
 
         json_object_object_add(m, "hostPort", json_object_new_int(pm->host_port));
         json_object_object_add(m, "containerPort", json_object_new_int(pm->container_port));

@@ -146,3 +146,23 @@ def test_plugin_failure_names_the_plugin_and_leaves_nothing(make_cribd, api):
         assert d.stop() == 0
     finally:
         subprocess.run(["ip", "link", "del", "cribitbad"], capture_output=True)
+
+
+def test_port_mappings_without_a_host_port_are_not_mapped(make_cribd, api, workdir):
+    """portmap refuses host port 0; a container-only port is not a mapping."""
+    pb, pb_grpc = api
+    d = make_cribd(cni=False)
+    # portmap needs no iptables when there is nothing to map: it is given the
+    # mappings only through runtimeConfig, and none must arrive for port 0.
+    conf = {"cniVersion": "1.0.0", "name": "pm", "plugins": [
+        {"type": "loopback"}, {"type": "portmap", "capabilities": {"portMappings": True}}]}
+    with open(os.path.join(d.conf_dir, "10-pm.conflist"), "w") as f:
+        json.dump(conf, f)
+    d.start()
+    cfg = pod_config(pb)
+    cfg.port_mappings.add(container_port=80)
+    with d.channel() as ch:
+        rt = pb_grpc.RuntimeServiceStub(ch)
+        pid = run(pb, rt, cfg)
+        rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))
+    assert d.stop() == 0
