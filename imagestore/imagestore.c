@@ -169,6 +169,7 @@ int imagestore_open(struct store *store, const struct imagestore_options *opts,
 
     is->store = store;
     pthread_mutex_init(&is->lock, NULL);
+    singleflight_init(&is->pulls);
     copy_options(is, opts);
     r = layerstore_open(opts->root_dir, &is->layers, err);
     if (r >= 0)
@@ -218,6 +219,7 @@ void imagestore_close(struct imagestore *is)
     free(is->architecture);
     free(is->variant);
     pthread_mutex_destroy(&is->lock);
+    singleflight_done(&is->pulls);
     free(is);
 }
 

@@ -3,11 +3,10 @@
 
 #include <pthread.h>
 
+#include "common/singleflight.h"
 #include "imagestore/content.h"
 #include "imagestore/imagestore.h"
 #include "storage/layers.h"
-
-struct pull_inflight;
 
 struct imagestore {
     struct store *store;
@@ -18,8 +17,8 @@ struct imagestore {
     char *os, *architecture, *variant;
     char **hosts_dirs;
 
-    pthread_mutex_t lock; /* guards inflight and the making of registry */
-    struct pull_inflight *inflight;
+    pthread_mutex_t lock;      /* guards the making of registry */
+    struct singleflight pulls; /* by canonical reference */
 };
 
 /* The registry client, made on first use. Errors: CRIB_INTERNAL. */

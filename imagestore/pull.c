@@ -13,22 +13,11 @@
 
 #include "common/cleanup.h"
 #include "common/crash.h"
+#include "common/singleflight.h"
 #include "common/xalloc.h"
 #include "imagestore/internal.h"
 #include "imagestore/pull_layers.h"
 #include "imagestore/reference.h"
-
-/* One pull in flight, shared by every caller asking for the same reference. */
-struct pull_inflight {
-    struct pull_inflight *next;
-    char *key;
-    unsigned waiters;
-    bool done;
-    int result;
-    struct crib_err err;
-    char *image_id;
-    pthread_cond_t cond;
-};
 
 struct pull {
     struct imagestore *is;
@@ -242,82 +231,16 @@ static void pull_done(struct pull *p)
     image_config_free(p->config);
 }
 
-/* Joins a pull of the same key in flight, or registers a new one (returns NULL). */
-static struct pull_inflight *join_inflight(struct imagestore *is, const char *key, bool *ret_leader)
+static int run_pull_flight(void *ctx, char **ret_id, struct crib_err *err)
 {
-    struct pull_inflight *f;
-
-    for (f = is->inflight; f; f = f->next)
-        if (strcmp(f->key, key) == 0 && !f->done) {
-            f->waiters++;
-            *ret_leader = false;
-            return f;
-        }
-    f = xcalloc(1, sizeof(*f));
-    f->key = xstrdup(key);
-    pthread_cond_init(&f->cond, NULL);
-    f->next = is->inflight;
-    is->inflight = f;
-    *ret_leader = true;
-    return f;
+    return run_pull(ctx, ret_id, err);
 }
 
-static void unlink_inflight(struct imagestore *is, struct pull_inflight *f)
+/* A pull cancelled by its own client says nothing about the others waiting
+ * for it: they pull again. */
+static bool leader_cancelled(const struct crib_err *err)
 {
-    for (struct pull_inflight **pp = &is->inflight; *pp; pp = &(*pp)->next)
-        if (*pp == f) {
-            *pp = f->next;
-            return;
-        }
-}
-
-static void inflight_free(struct pull_inflight *f)
-{
-    pthread_cond_destroy(&f->cond);
-    free(f->key);
-    free(f->image_id);
-    free(f);
-}
-
-/* Waits for the leader; a leader that was cancelled by its own client does
- * not fail the others: they pull again (returns 1). */
-static int wait_leader(struct imagestore *is, struct pull_inflight *f, char **ret_id,
-                       struct crib_err *err)
-{
-    int r;
-
-    while (!f->done)
-        pthread_cond_wait(&f->cond, &is->lock);
-    r = f->result;
-    if (r < 0 && f->err.errnum == ECANCELED)
-        r = 1;
-    else if (r < 0)
-        *err = f->err;
-    else
-        *ret_id = xstrdup(f->image_id);
-    if (--f->waiters == 0)
-        inflight_free(f);
-    return r;
-}
-
-static int lead(struct imagestore *is, struct pull_inflight *f, struct pull *p, char **ret_id,
-                struct crib_err *err)
-{
-    int r;
-
-    pthread_mutex_unlock(&is->lock);
-    r = run_pull(p, ret_id, err);
-    pthread_mutex_lock(&is->lock);
-    f->done = true;
-    f->result = r;
-    f->err = *err;
-    if (r >= 0)
-        f->image_id = xstrdup(*ret_id);
-    unlink_inflight(is, f);
-    pthread_cond_broadcast(&f->cond);
-    if (f->waiters == 0)
-        inflight_free(f);
-    return r;
+    return err->errnum == ECANCELED;
 }
 
 int imagestore_pull(struct imagestore *is, const struct pull_request *req, char **ret_id,
@@ -330,20 +253,7 @@ int imagestore_pull(struct imagestore *is, const struct pull_request *req, char 
     if (r < 0)
         return r;
     key = imgref_format(&p.ref);
-    pthread_mutex_lock(&is->lock);
-    for (;;) {
-        bool leader;
-        struct pull_inflight *f = join_inflight(is, key, &leader);
-
-        if (leader) {
-            r = lead(is, f, &p, ret_id, err);
-            break;
-        }
-        r = wait_leader(is, f, ret_id, err);
-        if (r <= 0)
-            break;
-    }
-    pthread_mutex_unlock(&is->lock);
+    r = singleflight_do(&is->pulls, key, run_pull_flight, &p, leader_cancelled, ret_id, err);
     pull_done(&p);
     if (r < 0)
         return crib_wrap(err, "pull %s", key);

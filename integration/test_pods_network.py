@@ -166,3 +166,36 @@ def test_port_mappings_without_a_host_port_are_not_mapped(make_cribd, api, workd
         pid = run(pb, rt, cfg)
         rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))
     assert d.stop() == 0
+
+
+def test_a_retried_run_gets_the_first_attempts_pod(make_cribd, api, workdir):
+    """The kubelet resends RunPodSandbox after a timeout while the first still
+    runs; it must get that pod, not "name reserved"."""
+    import threading
+    pb, pb_grpc = api
+    bindir = os.path.join(workdir, "slowbin")
+    os.makedirs(bindir)
+    with open(os.path.join(bindir, "slowloop"), "w") as f:
+        f.write("#!/bin/sh\nsleep 1\nexec /usr/lib/cni/loopback\n")
+    os.chmod(os.path.join(bindir, "slowloop"), 0o755)
+    conf_dir = os.path.join(workdir, "a", "net.d")  # make_cribd's dir for instance "a"
+    d = make_cribd(cni=False, config={"cni": {"confDir": conf_dir, "binDirs": [bindir, "/usr/lib/cni"]}})
+    with open(os.path.join(conf_dir, "10-slow.conflist"), "w") as f:
+        json.dump({"cniVersion": "1.0.0", "name": "slow", "plugins": [{"type": "slowloop"}]}, f)
+    d.start()
+    ids = []
+    with d.channel() as ch:
+        rt = pb_grpc.RuntimeServiceStub(ch)
+        threads = [threading.Thread(target=lambda: ids.append(run(pb, rt, pod_config(pb))))
+                   for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert len(ids) == 3 and len(set(ids)) == 1
+        assert [p.id for p in rt.ListPodSandbox(pb.ListPodSandboxRequest()).items] == ids[:1]
+        with pytest.raises(grpc.RpcError) as e:
+            run(pb, rt, pod_config(pb))
+        assert e.value.code() == grpc.StatusCode.ALREADY_EXISTS and ids[0] in e.value.details()
+        rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=ids[0]))
+    assert d.stop() == 0

@@ -13,6 +13,7 @@
 #include "common/crash.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/singleflight.h"
 #include "common/xalloc.h"
 #include "sandbox/ns.h"
 #include "sandbox/podnet.h"
@@ -24,6 +25,7 @@ struct sandbox_ctx {
     int pods_fd;
     struct cgroup_layout cgroups;
     struct cniconf_dirs cni;
+    struct singleflight runs; /* by pod metadata */
 };
 
 static char *pod_dir(const struct sandbox_ctx *ctx, const char *id)
@@ -127,6 +129,7 @@ int sandbox_open(struct store *store, const char *state_dir, const struct cnicon
 
     ctx->store = store;
     ctx->cni = *cni;
+    singleflight_init(&ctx->runs);
     ctx->pods_fd = -1;
     ctx->pods_dir = xasprintf("%s/pods", state_dir);
     r = fs_mkdir_p(ctx->pods_dir, 0711, err);
@@ -152,6 +155,7 @@ void sandbox_close(struct sandbox_ctx *ctx)
     if (!ctx)
         return;
     cgroup_layout_done(&ctx->cgroups);
+    singleflight_done(&ctx->runs);
     closep(&ctx->pods_fd);
     free(ctx->pods_dir);
     free(ctx);
@@ -279,18 +283,16 @@ static struct pod_record record_of(const char *id, const struct pod_config *cfg,
     };
 }
 
-int pod_run(struct sandbox_ctx *ctx, const struct pod_config *cfg, char **ret_id,
-            struct crib_err *err)
+static int run_once(struct sandbox_ctx *ctx, const struct pod_config *cfg, char **ret_id,
+                    struct crib_err *err)
 {
     _cleanup_free_ char *id = NULL, *holder = NULL;
     char node[65], ip[INET6_ADDRSTRLEN] = "";
     const char *hostname = pod_hostname(cfg, node);
     struct pod_record rec;
-    int r = pod_config_check(cfg, err);
-
-    if (r >= 0)
-        r = pods_find_by_metadata(ctx->store, cfg->name, cfg->namespace, cfg->uid, cfg->attempt,
+    int r = pods_find_by_metadata(ctx->store, cfg->name, cfg->namespace, cfg->uid, cfg->attempt,
                                   &holder, err);
+
     if (r >= 0 && holder)
         return crib_fail(err, CRIB_EXISTS, EEXIST,
                          "pod %s/%s (uid %s, attempt %u) is already pod %s", cfg->namespace,
@@ -311,6 +313,33 @@ int pod_run(struct sandbox_ctx *ctx, const struct pod_config *cfg, char **ret_id
     }
     *ret_id = TAKE_PTR(id);
     return 0;
+}
+
+struct run_args {
+    struct sandbox_ctx *ctx;
+    const struct pod_config *cfg;
+};
+
+static int run_flight(void *p, char **ret_id, struct crib_err *err)
+{
+    struct run_args *a = p;
+
+    return run_once(a->ctx, a->cfg, ret_id, err);
+}
+
+/* A kubelet whose RunPodSandbox timed out sends it again, the same metadata,
+ * while the first may still run: it gets that run's pod, not "exists". */
+int pod_run(struct sandbox_ctx *ctx, const struct pod_config *cfg, char **ret_id,
+            struct crib_err *err)
+{
+    struct run_args a = {ctx, cfg};
+    _cleanup_free_ char *key = NULL;
+    int r = pod_config_check(cfg, err);
+
+    if (r < 0)
+        return r;
+    key = xasprintf("%s/%s/%s/%u", cfg->namespace, cfg->name, cfg->uid, cfg->attempt);
+    return singleflight_do(&ctx->runs, key, run_flight, &a, NULL, ret_id, err);
 }
 
 int pod_stop(struct sandbox_ctx *ctx, const char *id, struct crib_err *err)
