@@ -123,3 +123,5 @@ int cri_list_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
                          ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_stream_pod_sandboxes(struct cri_call *call, const ProtobufCMessage *req,
                              ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_update_pod_sandbox_resources(struct cri_call *call, const ProtobufCMessage *req,
+                                     ProtobufCMessage **ret_resp, struct crib_err *err);

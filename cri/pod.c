@@ -369,3 +369,30 @@ int cri_stream_pod_sandboxes(struct cri_call *call, const ProtobufCMessage *req,
     }
     return r;
 }
+
+int cri_update_pod_sandbox_resources(struct cri_call *call, const ProtobufCMessage *req,
+                                     ProtobufCMessage **ret_resp, struct crib_err *err)
+{
+    const Runtime__V1__UpdatePodSandboxResourcesRequest *in =
+        (const Runtime__V1__UpdatePodSandboxResourcesRequest *)req;
+    const Runtime__V1__LinuxContainerResources *res = in->resources;
+    struct cgroup_limits lim = {0};
+    int r;
+
+    if (res)
+        lim = (struct cgroup_limits){
+            .cpu_shares = res->cpu_shares,
+            .cpu_quota_us = res->cpu_quota,
+            .cpu_period_us = res->cpu_period,
+            .memory_bytes = res->memory_limit_in_bytes,
+            .cpuset_cpus = res->cpuset_cpus && *res->cpuset_cpus ? res->cpuset_cpus : NULL,
+            .cpuset_mems = res->cpuset_mems && *res->cpuset_mems ? res->cpuset_mems : NULL,
+        };
+    r = pod_update_resources(call->rt->pods, in->pod_sandbox_id, &lim, err);
+    if (r < 0)
+        return r;
+    *ret_resp = &CRI_NEW(call, Runtime__V1__UpdatePodSandboxResourcesResponse,
+                         runtime__v1__update_pod_sandbox_resources_response__init)
+                     ->base;
+    return 0;
+}

@@ -209,3 +209,26 @@ def test_no_hostname_means_the_nodes(cribd, runtime):
     pid = run(pb, rt, cfg)
     assert in_pod(cribd, pid, "uts", "hostname").strip() == socket.gethostname()
     rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))
+
+
+def test_update_pod_resources_sets_the_pod_cgroup(cribd, runtime):
+    pb, rt = runtime
+    parent = "/crib-it-%d/pod-uid-res" % os.getpid()
+    pid = run(pb, rt, pod_config(pb, cgroup_parent=parent))
+    mem = "/sys/fs/cgroup/memory" if os.path.isdir("/sys/fs/cgroup/memory") else "/sys/fs/cgroup"
+    knob = "memory.limit_in_bytes" if mem.endswith("memory") else "memory.max"
+    try:
+        rt.UpdatePodSandboxResources(pb.UpdatePodSandboxResourcesRequest(
+            pod_sandbox_id=pid, resources=pb.LinuxContainerResources(memory_limit_in_bytes=96 << 20)))
+        with open(os.path.join(mem + parent, knob)) as f:
+            assert int(f.read()) == 96 << 20
+        with pytest.raises(grpc.RpcError) as e:
+            rt.UpdatePodSandboxResources(pb.UpdatePodSandboxResourcesRequest(
+                pod_sandbox_id="cd" * 32, resources=pb.LinuxContainerResources(cpu_shares=512)))
+        assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    finally:
+        rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))
+        for root in os.listdir("/sys/fs/cgroup"):
+            top = os.path.join("/sys/fs/cgroup", root, "crib-it-%d" % os.getpid())
+            if os.path.isdir(top):
+                os.rmdir(top)

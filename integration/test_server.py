@@ -15,7 +15,7 @@ import pytest
 IMPLEMENTED = {"Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig", "ListImages", "StreamImages",
                "ImageStatus", "PullImage", "RemoveImage", "ImageFsInfo", "RunPodSandbox",
                "StopPodSandbox", "RemovePodSandbox", "PodSandboxStatus", "ListPodSandbox",
-               "StreamPodSandboxes"}
+               "StreamPodSandboxes", "UpdatePodSandboxResources"}
 
 
 def all_rpcs(pb):

@@ -370,6 +370,18 @@ int pod_remove(struct sandbox_ctx *ctx, const char *id, struct crib_err *err)
     return r;
 }
 
+int pod_update_resources(struct sandbox_ctx *ctx, const char *id, const struct cgroup_limits *lim,
+                         struct crib_err *err)
+{
+    struct pod_record *pod = NULL;
+    int r = pods_get(ctx->store, id, &pod, err);
+
+    if (r >= 0 && *pod->cgroup_parent)
+        r = cgroup_set_limits(&ctx->cgroups, pod->cgroup_parent, lim, err);
+    pod_record_free(pod);
+    return r;
+}
+
 int pod_get(struct sandbox_ctx *ctx, const char *id, struct pod_record **ret_pod,
             struct crib_err *err)
 {

@@ -54,6 +54,12 @@ int pod_stop(struct sandbox_ctx *ctx, const char *id, struct crib_err *err);
 /* Removes a pod and everything it holds; an unknown pod is fine. */
 int pod_remove(struct sandbox_ctx *ctx, const char *id, struct crib_err *err);
 
+/* Applies new pod-level limits to the pod's cgroup (a pod without one has
+ * nothing to limit). Errors: CRIB_NOT_FOUND, CRIB_INVALID (a value the
+ * kernel refuses), CRIB_INTERNAL. */
+int pod_update_resources(struct sandbox_ctx *ctx, const char *id, const struct cgroup_limits *lim,
+                         struct crib_err *err);
+
 /* Errors: CRIB_NOT_FOUND. Free with pod_record_free(). */
 int pod_get(struct sandbox_ctx *ctx, const char *id, struct pod_record **ret_pod,
             struct crib_err *err);
