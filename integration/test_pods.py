@@ -36,6 +36,20 @@ def in_pod(cribd, pod_id, kind, *cmd):
                           capture_output=True, text=True, check=True).stdout
 
 
+def memory_cgroup_dir(parent):
+    """Where the memory controller keeps cgroup parent (v1 or v2)."""
+    root = "/sys/fs/cgroup/memory" if os.path.isdir("/sys/fs/cgroup/memory") else "/sys/fs/cgroup"
+    return root + parent
+
+
+def remove_test_cgroups():
+    """The parent dirs the cgroup tests made, in every hierarchy."""
+    for root in os.listdir("/sys/fs/cgroup"):
+        top = os.path.join("/sys/fs/cgroup", root, "crib-it-%d" % os.getpid())
+        if os.path.isdir(top):
+            os.rmdir(top)
+
+
 def pod_dirs(cribd):
     d = os.path.join(cribd.state, "pods")
     return os.listdir(d) if os.path.isdir(d) else []
@@ -119,14 +133,10 @@ def test_cgroup_parent_is_made_and_removed(cribd, runtime):
     pb, rt = runtime
     parent = "/crib-it-%d/pod-uid-1" % os.getpid()
     pid = run(pb, rt, pod_config(pb, cgroup_parent=parent))
-    mem = "/sys/fs/cgroup/memory" if os.path.isdir("/sys/fs/cgroup/memory") else "/sys/fs/cgroup"
-    assert os.path.isdir(mem + parent)
+    assert os.path.isdir(memory_cgroup_dir(parent))
     rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))
-    assert not os.path.exists(mem + parent)
-    for root in os.listdir("/sys/fs/cgroup"):
-        top = os.path.join("/sys/fs/cgroup", root, "crib-it-%d" % os.getpid())
-        if os.path.isdir(top):
-            os.rmdir(top)
+    assert not os.path.exists(memory_cgroup_dir(parent))
+    remove_test_cgroups()
 
 
 @pytest.mark.parametrize("kw,fragment", [
@@ -215,12 +225,11 @@ def test_update_pod_resources_sets_the_pod_cgroup(cribd, runtime):
     pb, rt = runtime
     parent = "/crib-it-%d/pod-uid-res" % os.getpid()
     pid = run(pb, rt, pod_config(pb, cgroup_parent=parent))
-    mem = "/sys/fs/cgroup/memory" if os.path.isdir("/sys/fs/cgroup/memory") else "/sys/fs/cgroup"
-    knob = "memory.limit_in_bytes" if mem.endswith("memory") else "memory.max"
+    knob = "memory.limit_in_bytes" if os.path.isdir("/sys/fs/cgroup/memory") else "memory.max"
     try:
         rt.UpdatePodSandboxResources(pb.UpdatePodSandboxResourcesRequest(
             pod_sandbox_id=pid, resources=pb.LinuxContainerResources(memory_limit_in_bytes=96 << 20)))
-        with open(os.path.join(mem + parent, knob)) as f:
+        with open(os.path.join(memory_cgroup_dir(parent), knob)) as f:
             assert int(f.read()) == 96 << 20
         with pytest.raises(grpc.RpcError) as e:
             rt.UpdatePodSandboxResources(pb.UpdatePodSandboxResourcesRequest(
@@ -228,7 +237,4 @@ def test_update_pod_resources_sets_the_pod_cgroup(cribd, runtime):
         assert e.value.code() == grpc.StatusCode.NOT_FOUND
     finally:
         rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))
-        for root in os.listdir("/sys/fs/cgroup"):
-            top = os.path.join("/sys/fs/cgroup", root, "crib-it-%d" % os.getpid())
-            if os.path.isdir(top):
-                os.rmdir(top)
+        remove_test_cgroups()

@@ -3,20 +3,10 @@ latencies (ms) and the daemon's memory with all N up.
 usage: pods_client.py ENDPOINT DAEMON_PID N"""
 
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-stubs = tempfile.mkdtemp(prefix="crib-bench-stubs-")
-subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", os.path.join(ROOT, "proto"),
-                "--python_out", stubs, "--grpc_python_out", stubs,
-                os.path.join(ROOT, "proto", "api.proto")], check=True)
-sys.path.insert(0, stubs)
-import grpc  # noqa: E402
-import api_pb2 as pb  # noqa: E402
-import api_pb2_grpc as pbg  # noqa: E402
+from cri_stubs import grpc, pb, pbg  # noqa: E402
 
 endpoint, pid, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 
@@ -52,4 +42,3 @@ with grpc.insecure_channel(endpoint) as ch:
 print("run_p50_ms=%.1f run_p99_ms=%.1f stop_remove_p50_ms=%.1f stop_remove_p99_ms=%.1f "
       "pss_before_kib=%d pss_up_kib=%d" % (pct(run_ms, 0.5), pct(run_ms, 0.99), pct(stop_ms, 0.5),
                                            pct(stop_ms, 0.99), before, up))
-subprocess.run(["rm", "-rf", stubs])
