@@ -399,6 +399,35 @@ static int test_rootfs_usage_stays_on_its_fs(void)
     CHECK_INT(bytes, want_bytes);
     CHECK(rootfs_usage(at(&f, "missing"), &bytes, &inodes, &err) < 0);
     CHECK_INT(err.code, CRIB_INTERNAL);
+
+    /* Stacked mounts all come off. */
+    CHECK_INT(mount("tmpfs", at(&f, "u/mnt"), "tmpfs", 0, "size=1m"), 0);
+    CHECK_INT(rootfs_unmount(at(&f, "u/mnt"), &err), 0);
+    CHECK(!rootfs_is_mounted(at(&f, "u/mnt")));
+    CHECK(!rootfs_is_mounted(at(&f, "u")));
+    fixture_done(&f);
+    return 0;
+}
+
+static int test_rootfs_usage_refuses_deep_trees(void)
+{
+    struct fixture f;
+    struct crib_err err = {0};
+    int64_t bytes, inodes;
+    char rel[1024] = "deep";
+
+    if (need_root())
+        return TEST_SKIP;
+    fixture_init(&f);
+    for (int i = 0; i < 300; i++) {
+        CHECK_INT(mkdir(at(&f, rel), 0755), 0);
+        if (i == 250)
+            CHECK_INT(rootfs_usage(at(&f, "deep"), &bytes, &inodes, &err), 0);
+        strcat(rel, "/d");
+    }
+    CHECK_INT(inodes, 251);
+    CHECK(rootfs_usage(at(&f, "deep"), &bytes, &inodes, &err) < 0);
+    CHECK_CONTAINS(err.msg, "more than 256 dirs deep");
     fixture_done(&f);
     return 0;
 }
@@ -406,4 +435,4 @@ static int test_rootfs_usage_stays_on_its_fs(void)
 TEST_MAIN(TEST(test_rootfs_merges_layers_and_writes_to_upper),
           TEST(test_rootfs_read_only_refuses_writes), TEST(test_rootfs_many_layers),
           TEST(test_rootfs_refuses_bad_specs), TEST(test_rootfs_reports_missing_layer),
-          TEST(test_rootfs_usage_stays_on_its_fs))
+          TEST(test_rootfs_usage_stays_on_its_fs), TEST(test_rootfs_usage_refuses_deep_trees))
