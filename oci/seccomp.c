@@ -28,6 +28,9 @@
 #define PROFILE_MAX_ERRNO 4095
 /* A seccomp filter sees six syscall arguments (struct seccomp_data). */
 #define SYSCALL_MAX_ARGS 6
+/* Room for "syscalls[N]", where a message says the problem is; a nested
+ * place gets twice that. */
+#define WHERE_MAX 64
 
 static void json_putp(struct json_object **o)
 {
@@ -366,7 +369,7 @@ static int parse_arches(struct parse *p, struct json_object *root, struct json_o
     _cleanup_(json_putp) struct json_object *out_arches = json_object_new_array();
     struct json_object *list, *map;
     const struct arch *arch;
-    char where[64];
+    char where[WHERE_MAX];
 
     if (get_array(root, "architectures", 64, "", &list, p->err) < 0 ||
         get_array(root, "archMap", 64, "", &map, p->err) < 0)
@@ -497,8 +500,8 @@ static int parse_args(struct parse *p, struct json_object *rule, const char *whe
                       struct json_object **ret)
 {
     _cleanup_(json_putp) struct json_object *out = NULL;
-    struct json_object *list, *arg;
-    char item[64];
+    struct json_object *list, *arg = NULL;
+    char item[2 * WHERE_MAX];
 
     *ret = NULL;
     if (get_array(rule, "args", PROFILE_MAX_ARGS, where, &list, p->err) < 0)
@@ -560,7 +563,7 @@ static int parse_condition(struct parse *p, struct json_object *rule, const char
     static const char *const fields[] = {"caps", "arches", "minKernel", NULL};
     struct json_object *cond;
     const char *kernel;
-    char item[64];
+    char item[2 * WHERE_MAX];
 
     memset(ret, 0, sizeof(*ret));
     if (get_typed(rule, key, json_type_object, where, &cond, p->err) < 0)
@@ -647,7 +650,7 @@ static int parse_syscalls(struct parse *p, struct json_object *root, struct json
 {
     _cleanup_(json_putp) struct json_object *out_syscalls = json_object_new_array();
     struct json_object *list;
-    char where[64];
+    char where[WHERE_MAX];
 
     if (get_array(root, "syscalls", PROFILE_MAX_RULES, "", &list, p->err) < 0)
         return -EINVAL;
