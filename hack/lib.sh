@@ -3,8 +3,8 @@
 
 # What cribd needs to build, and to run containers and pod networks.
 BUILD_PKGS="cmake make gcc pkg-config git libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
-  libjson-c-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libarchive-dev libisal-dev
-  libzstd-dev zlib1g-dev"
+  libjson-c-dev libseccomp-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libarchive-dev
+  libisal-dev libzstd-dev zlib1g-dev"
 RUN_PKGS="runc conmon containernetworking-plugins iproute2"
 # What the tests need on top: the independent CRI client and the format check.
 TEST_PKGS="python3-grpcio python3-grpc-tools python3-pytest python3-pytest-timeout clang-format
