@@ -112,3 +112,13 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
     va_end(ap);
     return p;
 }
+
+const char *const *arena_strv(struct arena *a, char *const *v, size_t n)
+{
+    const char **out = arena_alloc(a, (n + 1) * sizeof(*out));
+
+    for (size_t i = 0; i < n; i++)
+        out[i] = arena_strdup(a, v[i]);
+    out[n] = NULL;
+    return out;
+}

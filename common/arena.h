@@ -17,5 +17,7 @@ void arena_done(struct arena *a);
 /* Zeroed memory, aligned for any type; never NULL (aborts on OOM). */
 void *arena_alloc(struct arena *a, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
+/* A copy of n strings as a NULL-terminated vector. */
+const char *const *arena_strv(struct arena *a, char *const *v, size_t n);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -43,7 +43,7 @@ static inline void unlockp(pthread_mutex_t **m)
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
 #define _cleanup_closedir_ _cleanup_(closedirp)
-#define _cleanup_unlock_ _cleanup_(unlockp)
+#define _cleanup_unlock_ _cleanup_(unlockp) __attribute__((unused)) /* a guard is never read */
 
 /* Locks m and returns it, for a _cleanup_unlock_ guard. */
 static inline pthread_mutex_t *lock_guard(pthread_mutex_t *m)

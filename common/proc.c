@@ -6,9 +6,12 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +58,8 @@ static int spawn_child(const char *const argv[], const char *const envp[], int i
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&fa, err_fd >= 0 ? err_fd : out_fd, STDERR_FILENO);
+    /* Not every fd of a gRPC daemon is close-on-exec. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
     r = posix_spawnp(ret_pid, argv[0], &fa, NULL, (char *const *)argv,
                      envp ? (char *const *)envp : environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -246,4 +251,119 @@ void proc_result_done(struct proc_result *result)
     result->errout = NULL;
     result->output_len = 0;
     result->errout_len = 0;
+}
+
+int proc_find_program(const char *name, char *buf, size_t size, struct stat *ret_st)
+{
+    const char *env = getenv("PATH");
+    _cleanup_free_ char *dirs = xstrdup(env && *env ? env : "/usr/local/bin:/usr/bin:/bin");
+    struct stat st;
+    char *save = NULL;
+
+    if (!ret_st)
+        ret_st = &st;
+    if (strchr(name, '/')) {
+        snprintf(buf, size, "%s", name);
+        return stat(buf, ret_st) == 0 && (ret_st->st_mode & 0111) ? 0 : -ENOENT;
+    }
+    for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        snprintf(buf, size, "%s/%s", d, name);
+        if (stat(buf, ret_st) == 0 && S_ISREG(ret_st->st_mode) && (ret_st->st_mode & 0111))
+            return 0;
+    }
+    return -ENOENT;
+}
+
+/* The start time of pid (field 22 of /proc/PID/stat), 0 when it has gone.
+ * With zombie set to whether it has exited but is not yet reaped. */
+uint64_t proc_start_ticks(pid_t pid, bool *ret_zombie)
+{
+    char path[64], buf[1024], *p;
+    _cleanup_close_ int fd = -1;
+    unsigned long long ticks = 0;
+    ssize_t n;
+    char state;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* The command name may hold spaces and ')': fields start after the last ')'. */
+    p = strrchr(buf, ')');
+    if (!p || sscanf(p + 1,
+                     " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+                     "%*d %llu",
+                     &state, &ticks) != 2)
+        return 0;
+    if (ret_zombie)
+        *ret_zombie = state == 'Z' || state == 'X';
+    return ticks;
+}
+
+/* A pidfd for proc if it is still the same process; -1 when it has gone. */
+int proc_open_identified(const struct proc_identity *proc)
+{
+    int fd;
+
+    if (proc->pid <= 0)
+        return -1;
+    fd = pidfd_open(proc->pid, 0);
+    if (fd < 0)
+        return -1;
+    /* Checked after the pidfd is held, so the pid cannot be reused in between. */
+    if (proc_start_ticks(proc->pid, NULL) != proc->start_ticks) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int proc_signal(const struct proc_identity *proc, int sig, struct crib_err *err)
+{
+    _cleanup_close_ int fd = proc_open_identified(proc);
+
+    if (fd < 0)
+        return 1;
+    if (pidfd_send_signal(fd, sig, NULL, 0) < 0) {
+        if (errno == ESRCH)
+            return 1;
+        return crib_fail(err, CRIB_INTERNAL, errno, "signal %d to process %d", sig, (int)proc->pid);
+    }
+    return 0;
+}
+
+bool proc_alive(const struct proc_identity *proc)
+{
+    bool zombie = false;
+
+    return proc->pid > 0 && proc_start_ticks(proc->pid, &zombie) == proc->start_ticks && !zombie;
+}
+
+int proc_wait_gone(const struct proc_identity *proc, int timeout_ms, struct crib_err *err)
+{
+    _cleanup_close_ int fd = proc_open_identified(proc);
+    struct pollfd pfd;
+    long long deadline = now_ms() + timeout_ms;
+
+    if (fd < 0)
+        return 0;
+    pfd = (struct pollfd){.fd = fd, .events = POLLIN};
+    for (;;) {
+        long long left = timeout_ms < 0 ? -1 : deadline - now_ms();
+        int n;
+
+        if (timeout_ms >= 0 && left <= 0)
+            return 1;
+        n = poll(&pfd, 1, (int)left);
+        if (n > 0)
+            return 0;
+        if (n == 0)
+            return 1;
+        if (errno != EINTR)
+            return crib_fail(err, CRIB_INTERNAL, errno, "wait for process %d", (int)proc->pid);
+    }
 }

@@ -2,7 +2,11 @@
  * The child is watched through a pidfd and poll(), never by sleeping. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include "common/err.h"
 
@@ -32,3 +36,33 @@ int proc_run_io(const char *const argv[], const char *const envp[], const char *
 
 /* Frees what a proc_result holds. */
 void proc_result_done(struct proc_result *result);
+
+/* Finds program name (looked up on PATH, as execvp would, when it has no '/')
+ * and writes its path into buf; *ret_st (may be NULL) gets its stat.
+ * Returns 0 or -ENOENT. */
+int proc_find_program(const char *name, char *buf, size_t size, struct stat *ret_st);
+
+/* A process known beyond its pid: start_ticks is its start time in
+ * /proc/PID/stat, so a reused pid is never taken for it. */
+struct proc_identity {
+    pid_t pid;
+    uint64_t start_ticks;
+};
+
+/* The start time of pid (field 22 of /proc/PID/stat), 0 when it has gone;
+ * *ret_zombie (may be NULL) says whether it has exited but is not reaped. */
+uint64_t proc_start_ticks(pid_t pid, bool *ret_zombie);
+
+/* A pidfd for proc if it is still the same process, else -1. */
+int proc_open_identified(const struct proc_identity *proc);
+
+/* Sends sig to proc if it is still the same process. Returns 0, or 1 when
+ * it has already gone. Errors: CRIB_INTERNAL. */
+int proc_signal(const struct proc_identity *proc, int sig, struct crib_err *err);
+
+/* True while proc runs (and is still the same process). */
+bool proc_alive(const struct proc_identity *proc);
+
+/* Waits until proc has gone, up to timeout_ms (<0: forever), by its pidfd.
+ * Returns 0 when gone, 1 on timeout. Errors: CRIB_INTERNAL. */
+int proc_wait_gone(const struct proc_identity *proc, int timeout_ms, struct crib_err *err);

@@ -67,6 +67,29 @@ const struct store_migration store_migrations[] = {
                "  UNIQUE (name, namespace, uid, attempt)"
                ") STRICT;",
     },
+    {
+        /* Containers: what changes with the lifecycle in columns, the rest of
+         * what the CRI reports (labels, mounts, image, user) in one JSON doc. */
+        .what = "container table",
+        .sql = "CREATE TABLE containers ("
+               "  id          TEXT PRIMARY KEY NOT NULL,"
+               "  pod_id      TEXT NOT NULL,"
+               "  name        TEXT NOT NULL,"
+               "  attempt     INTEGER NOT NULL,"
+               "  state       INTEGER NOT NULL,"
+               "  created_ns  INTEGER NOT NULL,"
+               "  started_ns  INTEGER NOT NULL DEFAULT 0,"
+               "  finished_ns INTEGER NOT NULL DEFAULT 0,"
+               "  exit_code   INTEGER NOT NULL DEFAULT 0,"
+               "  reason      TEXT NOT NULL DEFAULT '',"
+               "  message     TEXT NOT NULL DEFAULT '',"
+               "  pid         INTEGER NOT NULL,"
+               "  start_ticks INTEGER NOT NULL,"
+               "  doc         TEXT NOT NULL,"
+               "  UNIQUE (pod_id, name, attempt)"
+               ") STRICT;"
+               "CREATE INDEX containers_by_pod ON containers(pod_id);",
+    },
 };
 
 const size_t store_n_migrations = ARRAY_SIZE(store_migrations);
