@@ -23,6 +23,7 @@ static const struct {
     {NS_NET, "net", CLONE_NEWNET},
     {NS_IPC, "ipc", CLONE_NEWIPC},
     {NS_UTS, "uts", CLONE_NEWUTS},
+    {NS_PID, "pid", CLONE_NEWPID},
 };
 
 const char *ns_name(enum ns_kind kind)
@@ -148,6 +149,11 @@ int ns_pin_new(const char *dir, unsigned kinds, const char *hostname, struct cri
         (void)ns_unpin(dir, &ignored);
     }
     return r;
+}
+
+int ns_pin_pid(const char *dir, pid_t pid, struct crib_err *err)
+{
+    return pin_one(dir, pid, "pid", err);
 }
 
 int ns_unpin(const char *dir, struct crib_err *err)

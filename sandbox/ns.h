@@ -4,12 +4,15 @@
  * them by path (design.md). */
 #pragma once
 
+#include <sys/types.h>
+
 #include "common/err.h"
 
 enum ns_kind {
     NS_NET = 1u << 0,
     NS_IPC = 1u << 1,
     NS_UTS = 1u << 2,
+    NS_PID = 1u << 3, /* pinned from a live process only: see ns_pin_pid */
 };
 
 /* Makes new namespaces of `kinds` and pins each on dir/net, dir/ipc, dir/uts
@@ -17,6 +20,11 @@ enum ns_kind {
  * All or nothing: on failure whatever was pinned is undone.
  * Errors: CRIB_INVALID (bad hostname), CRIB_INTERNAL naming the step. */
 int ns_pin_new(const char *dir, unsigned kinds, const char *hostname, struct crib_err *err);
+
+/* Pins the PID namespace of process pid on dir/pid. A PID namespace takes
+ * no new process once its init has gone, so the pod's infra process stays.
+ * Errors: CRIB_INTERNAL. */
+int ns_pin_pid(const char *dir, pid_t pid, struct crib_err *err);
 
 /* Unmounts and removes every pin in dir; pins already gone are fine, so it
  * can run again after a crash. Errors: CRIB_INTERNAL. */

@@ -12,9 +12,11 @@
 #include "common/cleanup.h"
 #include "common/crash.h"
 #include "common/fs.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/singleflight.h"
 #include "common/xalloc.h"
+#include "sandbox/infra.h"
 #include "sandbox/ns.h"
 #include "sandbox/podnet.h"
 #include "sandbox/sysctl.h"
@@ -26,9 +28,10 @@ struct sandbox_ctx {
     struct cgroup_layout cgroups;
     struct cniconf_dirs cni;
     struct singleflight runs; /* by pod metadata */
+    char *infra_binary;
 };
 
-static char *pod_dir(const struct sandbox_ctx *ctx, const char *id)
+char *pod_dir(const struct sandbox_ctx *ctx, const char *id)
 {
     return xasprintf("%s/%s", ctx->pods_dir, id);
 }
@@ -54,6 +57,8 @@ static int teardown(struct sandbox_ctx *ctx, const char *id, const char *cgroup_
         log_warn("pod %s: %s, ignoring", id, err->msg);
         r = 0;
     }
+    if (r >= 0)
+        r = infra_stop(dir, err);
     if (r >= 0)
         r = ns_unpin(dir, err);
     if (r >= 0)
@@ -122,11 +127,12 @@ static int reconcile(struct sandbox_ctx *ctx, struct crib_err *err)
 }
 
 int sandbox_open(struct store *store, const char *state_dir, const struct cniconf_dirs *cni,
-                 struct sandbox_ctx **ret_ctx, struct crib_err *err)
+                 const char *infra_binary, struct sandbox_ctx **ret_ctx, struct crib_err *err)
 {
     struct sandbox_ctx *ctx = xcalloc(1, sizeof(*ctx));
     int r;
 
+    ctx->infra_binary = xstrdup(infra_binary);
     ctx->store = store;
     ctx->cni = *cni;
     singleflight_init(&ctx->runs);
@@ -158,6 +164,7 @@ void sandbox_close(struct sandbox_ctx *ctx)
     singleflight_done(&ctx->runs);
     closep(&ctx->pods_fd);
     free(ctx->pods_dir);
+    free(ctx->infra_binary);
     free(ctx);
 }
 
@@ -194,21 +201,6 @@ int pod_config_check(const struct pod_config *cfg, struct crib_err *err)
     return r;
 }
 
-static char *new_id(struct crib_err *err)
-{
-    unsigned char raw[32];
-    char *id = xmalloc(65);
-
-    if (getentropy(raw, sizeof(raw)) < 0) {
-        crib_fail(err, CRIB_INTERNAL, errno, "getentropy");
-        free(id);
-        return NULL;
-    }
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(id + 2 * i, 3, "%02x", raw[i]);
-    return id;
-}
-
 /* Without a hostname a pod has the node's, as with the peers. node holds
  * it when needed, so the result lives as long as node. */
 static const char *pod_hostname(const struct pod_config *cfg, char node[static 65])
@@ -239,6 +231,8 @@ static int make_state(struct sandbox_ctx *ctx, const char *id, const struct pod_
     CRASH_POINT("pod-run-dir");
     if (r >= 0 && kinds)
         r = ns_pin_new(dir, kinds, hostname, err);
+    if (r >= 0 && cfg->pid_mode == POD_NS_POD)
+        r = infra_start(dir, ctx->infra_binary, err);
     CRASH_POINT("pod-run-namespaces");
     if (r >= 0)
         r = podfiles_write(dir, &files, err);
@@ -286,8 +280,8 @@ static struct pod_record record_of(const char *id, const struct pod_config *cfg,
 static int run_once(struct sandbox_ctx *ctx, const struct pod_config *cfg, char **ret_id,
                     struct crib_err *err)
 {
-    _cleanup_free_ char *id = NULL, *holder = NULL;
-    char node[65], ip[INET6_ADDRSTRLEN] = "";
+    _cleanup_free_ char *holder = NULL;
+    char id[IDS_LEN + 1], node[65], ip[INET6_ADDRSTRLEN] = "";
     const char *hostname = pod_hostname(cfg, node);
     struct pod_record rec;
     int r = pods_find_by_metadata(ctx->store, cfg->name, cfg->namespace, cfg->uid, cfg->attempt,
@@ -297,7 +291,7 @@ static int run_once(struct sandbox_ctx *ctx, const struct pod_config *cfg, char 
         return crib_fail(err, CRIB_EXISTS, EEXIST,
                          "pod %s/%s (uid %s, attempt %u) is already pod %s", cfg->namespace,
                          cfg->name, cfg->uid, cfg->attempt, holder);
-    if (r < 0 || !(id = new_id(err)))
+    if (r < 0 || ids_new(id, err) < 0)
         return crib_err_ret(err);
     r = make_state(ctx, id, cfg, hostname, ip, err);
     rec = record_of(id, cfg, hostname, ip);
@@ -311,7 +305,7 @@ static int run_once(struct sandbox_ctx *ctx, const struct pod_config *cfg, char 
             log_warn("pod %s: cleaning up after a failed run: %s, ignoring", id, undo.msg);
         return r;
     }
-    *ret_id = TAKE_PTR(id);
+    *ret_id = xstrdup(id);
     return 0;
 }
 
@@ -347,6 +341,9 @@ int pod_stop(struct sandbox_ctx *ctx, const char *id, struct crib_err *err)
     _cleanup_free_ char *dir = pod_dir(ctx, id);
     int r = is_pod_id(id) ? podnet_del(&ctx->cni, dir, err) : 0;
 
+    /* A stopped pod runs nothing: its infra process (if any) goes too. */
+    if (r >= 0 && is_pod_id(id))
+        r = infra_stop(dir, err);
     if (r < 0)
         return r;
     r = pods_set_state(ctx->store, id, POD_NOTREADY, err);

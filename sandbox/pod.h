@@ -32,9 +32,10 @@ struct sandbox_ctx;
 
 /* Opens the pods' state under state_dir/pods and removes what a crash left
  * half-made (a pod dir without a record, its network included). cni must
- * outlive the context. Errors: CRIB_INTERNAL. Free with sandbox_close(). */
+ * outlive the context. infra_binary is crib-infra, the init of pods that
+ * share a PID namespace. Errors: CRIB_INTERNAL. Free with sandbox_close(). */
 int sandbox_open(struct store *store, const char *state_dir, const struct cniconf_dirs *cni,
-                 struct sandbox_ctx **ret_ctx, struct crib_err *err);
+                 const char *infra_binary, struct sandbox_ctx **ret_ctx, struct crib_err *err);
 void sandbox_close(struct sandbox_ctx *ctx);
 
 /* Checks cfg without side effects. Errors: CRIB_INVALID naming the field. */
@@ -59,6 +60,10 @@ int pod_remove(struct sandbox_ctx *ctx, const char *id, struct crib_err *err);
  * kernel refuses), CRIB_INTERNAL. */
 int pod_update_resources(struct sandbox_ctx *ctx, const char *id, const struct cgroup_limits *lim,
                          struct crib_err *err);
+
+/* The pod's state dir (free() it): its namespace pins (net, ipc, uts) and
+ * files (hostname, hosts, resolv.conf, shm) for containers to join. */
+char *pod_dir(const struct sandbox_ctx *ctx, const char *id);
 
 /* Errors: CRIB_NOT_FOUND. Free with pod_record_free(). */
 int pod_get(struct sandbox_ctx *ctx, const char *id, struct pod_record **ret_pod,
