@@ -32,25 +32,27 @@ const struct cri_method cri_methods[] = {
        NULL, CRI_QUIET),
     RT(StreamPodSandboxes, stream_pod_sandboxes_request, stream_pod_sandboxes_response,
        cri_stream_pod_sandboxes, NULL, CRI_STREAM),
-    RT(CreateContainer, create_container_request, create_container_response, cri_unimplemented,
+    RT(CreateContainer, create_container_request, create_container_response, cri_create_container,
        NULL, CRI_LONG),
-    RT(StartContainer, start_container_request, start_container_response, cri_unimplemented, NULL,
-       CRI_LONG),
-    RT(StopContainer, stop_container_request, stop_container_response, cri_unimplemented, NULL,
-       CRI_LONG),
-    RT(RemoveContainer, remove_container_request, remove_container_response, cri_unimplemented,
-       NULL, CRI_LONG),
-    RT(ListContainers, list_containers_request, list_containers_response, cri_unimplemented, NULL,
+    RT(StartContainer, start_container_request, start_container_response, cri_start_container,
+       cri_validate_container_id, CRI_LONG),
+    RT(StopContainer, stop_container_request, stop_container_response, cri_stop_container,
+       cri_validate_container_id, CRI_LONG),
+    RT(RemoveContainer, remove_container_request, remove_container_response, cri_remove_container,
+       cri_validate_container_id, CRI_LONG),
+    RT(ListContainers, list_containers_request, list_containers_response, cri_list_containers, NULL,
        CRI_QUIET),
-    RT(StreamContainers, stream_containers_request, stream_containers_response, cri_unimplemented,
-       NULL, CRI_STREAM),
-    RT(ContainerStatus, container_status_request, container_status_response, cri_unimplemented,
-       NULL, CRI_QUIET),
+    RT(StreamContainers, stream_containers_request, stream_containers_response,
+       cri_stream_containers, NULL, CRI_STREAM),
+    RT(ContainerStatus, container_status_request, container_status_response, cri_container_status,
+       cri_validate_container_id, CRI_QUIET),
     RT(UpdateContainerResources, update_container_resources_request,
-       update_container_resources_response, cri_unimplemented, NULL, 0),
+       update_container_resources_response, cri_update_container_resources,
+       cri_validate_container_id, 0),
     RT(ReopenContainerLog, reopen_container_log_request, reopen_container_log_response,
-       cri_unimplemented, NULL, 0),
-    RT(ExecSync, exec_sync_request, exec_sync_response, cri_unimplemented, NULL, CRI_LONG),
+       cri_reopen_container_log, cri_validate_container_id, 0),
+    RT(ExecSync, exec_sync_request, exec_sync_response, cri_exec_sync, cri_validate_container_id,
+       CRI_LONG),
     RT(Exec, exec_request, exec_response, cri_unimplemented, NULL, 0),
     RT(Attach, attach_request, attach_response, cri_unimplemented, NULL, 0),
     RT(PortForward, port_forward_request, port_forward_response, cri_unimplemented, NULL, 0),
@@ -330,4 +332,19 @@ void cri_dispatch(struct cri_call *call)
         status = GRPC_STATUS_CANCELLED;
     }
     log_call(call, status, now_us() - start, &err, r < 0);
+}
+
+void *cri_map_entries(struct cri_call *call, const ProtobufCMessageDescriptor *d,
+                      const struct cri_kv *kv, size_t n)
+{
+    Runtime__V1__PodSandbox__LabelsEntry **out =
+        arena_alloc(&call->arena, (n ? n : 1) * sizeof(*out));
+
+    for (size_t i = 0; i < n; i++) {
+        out[i] = arena_alloc(&call->arena, d->sizeof_message);
+        protobuf_c_message_init(d, out[i]);
+        out[i]->key = arena_strdup(&call->arena, kv[i].key);
+        out[i]->value = arena_strdup(&call->arena, kv[i].value);
+    }
+    return out;
 }

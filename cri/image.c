@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "cri/internal.h"
+#include "oci/container.h"
 #include "imagestore/imagestore.h"
 
 /* StreamImages sends the list in messages of at most this many images. */
@@ -76,15 +77,6 @@ int cri_pull_image(struct cri_call *call, const ProtobufCMessage *req, ProtobufC
     return 0;
 }
 
-static char **arena_strv(struct cri_call *call, char **v, size_t n)
-{
-    char **out = arena_alloc(&call->arena, (n ? n : 1) * sizeof(*out));
-
-    for (size_t i = 0; i < n; i++)
-        out[i] = arena_strdup(&call->arena, v[i]);
-    return out;
-}
-
 /* The config's User as the kubelet reads it: a numeric user is a uid, a name
  * is a username; a group after ':' is not part of it. */
 static void set_user(struct cri_call *call, Runtime__V1__Image *out, const char *user)
@@ -110,9 +102,9 @@ static Runtime__V1__Image *to_cri(struct cri_call *call, const struct image_reco
 
     out->id = arena_strdup(&call->arena, img->id);
     out->n_repo_tags = img->n_tags;
-    out->repo_tags = arena_strv(call, img->tags, img->n_tags);
+    out->repo_tags = (char **)arena_strv(&call->arena, img->tags, img->n_tags);
     out->n_repo_digests = img->n_digests;
-    out->repo_digests = arena_strv(call, img->digests, img->n_digests);
+    out->repo_digests = (char **)arena_strv(&call->arena, img->digests, img->n_digests);
     out->size = (uint64_t)img->size;
     out->pinned = img->pinned;
     out->spec = CRI_NEW(call, Runtime__V1__ImageSpec, runtime__v1__image_spec__init);
@@ -252,9 +244,15 @@ int cri_remove_image(struct cri_call *call, const ProtobufCMessage *req,
                      ProtobufCMessage **ret_resp, struct crib_err *err)
 {
     const Runtime__V1__RemoveImageRequest *in = (const Runtime__V1__RemoveImageRequest *)req;
-    bool removed;
-    int r = imagestore_remove(call->rt->images, in->image->image, &removed, err);
+    struct image_record *img = NULL;
+    bool removed = false;
+    int r = imagestore_find(call->rt->images, in->image->image, &img, err);
 
+    if (r >= 0 && ctr_image_in_use(call->rt->containers, img->id))
+        r = crib_fail(err, CRIB_STATE, 0, "image %s is in use by a container", in->image->image);
+    else if (r >= 0 || err->code == CRIB_NOT_FOUND)
+        r = imagestore_remove(call->rt->images, in->image->image, &removed, err);
+    image_record_free(img);
     if (r < 0)
         return r;
     if (removed)
@@ -290,20 +288,26 @@ int cri_image_fs_info(struct cri_call *call, const ProtobufCMessage *req,
     Runtime__V1__ImageFsInfoResponse *resp =
         CRI_NEW(call, Runtime__V1__ImageFsInfoResponse, runtime__v1__image_fs_info_response__init);
     struct fs_usage usage;
+    int64_t bytes = 0, inodes = 0;
+    size_t n_layers;
     int r = imagestore_usage(call->rt->images, &usage, err);
 
     (void)req;
     if (r < 0)
         return r;
+    r = ctr_usage(call->rt->containers, &bytes, &inodes, &n_layers, err);
+    if (r < 0) {
+        free(usage.mountpoint);
+        return r;
+    }
     resp->n_image_filesystems = 1;
     resp->image_filesystems = arena_alloc(&call->arena, sizeof(*resp->image_filesystems));
     resp->image_filesystems[0] =
         fs_usage(call, usage.mountpoint, usage.used_bytes, usage.inodes_used);
-    /* Writable layers live on the same filesystem; none exist until
-     * containers do. */
+    /* Writable layers live on the same filesystem as the image layers. */
     resp->n_container_filesystems = 1;
     resp->container_filesystems = arena_alloc(&call->arena, sizeof(*resp->container_filesystems));
-    resp->container_filesystems[0] = fs_usage(call, usage.mountpoint, 0, 0);
+    resp->container_filesystems[0] = fs_usage(call, usage.mountpoint, bytes, inodes);
     free(usage.mountpoint);
     *ret_resp = &resp->base;
     return 0;

@@ -77,6 +77,16 @@ bool cri_call_cancelled(struct cri_call *call);
 /* The gRPC status for an error code. */
 grpc_status_code cri_status_from_code(enum crib_code code);
 
+/* A string pair, laid out as every record's label type (pod_kv, ctr_kv). */
+struct cri_kv {
+    const char *key, *value;
+};
+
+/* Map entries of message descriptor d (all CRI string maps share the entry
+ * layout: base, key, value) from n pairs, in the call's arena. */
+void *cri_map_entries(struct cri_call *call, const ProtobufCMessageDescriptor *d,
+                      const struct cri_kv *kv, size_t n);
+
 /* Allocation from the call's arena, for building replies. */
 #define CRI_NEW(call, type, init_fn)                                                               \
     ({                                                                                             \
@@ -110,6 +120,27 @@ int cri_remove_image(struct cri_call *call, const ProtobufCMessage *req,
                      ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_image_fs_info(struct cri_call *call, const ProtobufCMessage *req,
                       ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_validate_container_id(const ProtobufCMessage *req, struct crib_err *err);
+int cri_create_container(struct cri_call *call, const ProtobufCMessage *req,
+                         ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_start_container(struct cri_call *call, const ProtobufCMessage *req,
+                        ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_stop_container(struct cri_call *call, const ProtobufCMessage *req,
+                       ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_remove_container(struct cri_call *call, const ProtobufCMessage *req,
+                         ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_container_status(struct cri_call *call, const ProtobufCMessage *req,
+                         ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_list_containers(struct cri_call *call, const ProtobufCMessage *req,
+                        ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_stream_containers(struct cri_call *call, const ProtobufCMessage *req,
+                          ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_update_container_resources(struct cri_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_reopen_container_log(struct cri_call *call, const ProtobufCMessage *req,
+                             ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_exec_sync(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,
+                  struct crib_err *err);
 int cri_validate_pod_id(const ProtobufCMessage *req, struct crib_err *err);
 int cri_run_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
                         ProtobufCMessage **ret_resp, struct crib_err *err);

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "cri/internal.h"
+#include "oci/container.h"
 #include "sandbox/pod.h"
 
 #define CRI_PODS_PER_MESSAGE 256
@@ -145,11 +146,34 @@ int cri_run_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
     return 0;
 }
 
+/* Stops (or removes) every container of a pod, before the pod itself. */
+static int each_container(struct cri_call *call, const char *pod_id, bool remove,
+                          struct crib_err *err)
+{
+    struct ctr_record **list;
+    size_t n;
+    int r = ctr_list(call->rt->containers, pod_id, &list, &n, err);
+
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n; i++) {
+        if (r >= 0)
+            r = remove ? ctr_remove(call->rt->containers, list[i]->id, err)
+                       : ctr_stop(call->rt->containers, list[i]->id, 0, err);
+        ctr_record_free(list[i]);
+    }
+    free(list);
+    return r;
+}
+
 int cri_stop_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
                          ProtobufCMessage **ret_resp, struct crib_err *err)
 {
     const Runtime__V1__StopPodSandboxRequest *in = (const Runtime__V1__StopPodSandboxRequest *)req;
-    int r = pod_stop(call->rt->pods, in->pod_sandbox_id, err);
+    int r = each_container(call, in->pod_sandbox_id, false, err);
+
+    if (r >= 0)
+        r = pod_stop(call->rt->pods, in->pod_sandbox_id, err);
 
     if (r < 0)
         return r;
@@ -164,7 +188,10 @@ int cri_remove_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
 {
     const Runtime__V1__RemovePodSandboxRequest *in =
         (const Runtime__V1__RemovePodSandboxRequest *)req;
-    int r = pod_remove(call->rt->pods, in->pod_sandbox_id, err);
+    int r = each_container(call, in->pod_sandbox_id, true, err);
+
+    if (r >= 0)
+        r = pod_remove(call->rt->pods, in->pod_sandbox_id, err);
 
     if (r < 0)
         return r;
@@ -200,22 +227,6 @@ static Runtime__V1__PodSandboxMetadata *metadata_of(struct cri_call *call,
     return m;
 }
 
-/* Builds map entries; all CRI string maps share the entry layout. */
-static void *entries_of(struct cri_call *call, const ProtobufCMessageDescriptor *d,
-                        const struct pod_kv *kv, size_t n)
-{
-    Runtime__V1__PodSandbox__LabelsEntry **out =
-        arena_alloc(&call->arena, (n ? n : 1) * sizeof(*out));
-
-    for (size_t i = 0; i < n; i++) {
-        out[i] = arena_alloc(&call->arena, d->sizeof_message);
-        protobuf_c_message_init(d, out[i]);
-        out[i]->key = arena_strdup(&call->arena, kv[i].key);
-        out[i]->value = arena_strdup(&call->arena, kv[i].value);
-    }
-    return out;
-}
-
 static Runtime__V1__PodSandbox *sandbox_of(struct cri_call *call, const struct pod_record *p)
 {
     Runtime__V1__PodSandbox *o =
@@ -227,11 +238,11 @@ static Runtime__V1__PodSandbox *sandbox_of(struct cri_call *call, const struct p
                                      : RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
     o->created_at = p->created_ns;
     o->n_labels = p->n_labels;
-    o->labels = entries_of(call, &runtime__v1__pod_sandbox__labels_entry__descriptor, p->labels,
-                           p->n_labels);
+    o->labels = cri_map_entries(call, &runtime__v1__pod_sandbox__labels_entry__descriptor,
+                                (const struct cri_kv *)p->labels, p->n_labels);
     o->n_annotations = p->n_annotations;
-    o->annotations = entries_of(call, &runtime__v1__pod_sandbox__annotations_entry__descriptor,
-                                p->annotations, p->n_annotations);
+    o->annotations = cri_map_entries(call, &runtime__v1__pod_sandbox__annotations_entry__descriptor,
+                                     (const struct cri_kv *)p->annotations, p->n_annotations);
     o->runtime_handler = arena_strdup(&call->arena, p->runtime_handler);
     return o;
 }

@@ -24,6 +24,7 @@ struct cri_runtime {
     struct store *store;
     struct imagestore *images;
     struct sandbox_ctx *pods;
+    struct ctr_ctx *containers;
 };
 
 struct cri_server_options {

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,6 +28,23 @@ void config_set(char **field, const char *value)
     *field = value ? xstrdup(value) : NULL;
 }
 
+/* name in the dir of the running binary: helpers installed beside cribd. */
+static void config_set_beside_self(char **field, const char *name)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    char *slash;
+
+    if (n <= 0) {
+        config_set(field, name);
+        return;
+    }
+    self[n] = '\0';
+    slash = strrchr(self, '/');
+    free(*field);
+    *field = xasprintf("%.*s/%s", (int)(slash - self), self, name);
+}
+
 static void runtime_set(struct config_runtime *rt, const char *name, const char *path,
                         const char *type)
 {
@@ -48,6 +66,8 @@ void config_defaults(struct crib_config *cfg)
     config_set(&cfg->cgroup_driver,
                access("/run/systemd/system", F_OK) == 0 ? "systemd" : "cgroupfs");
     config_set(&cfg->default_runtime, "runc");
+    config_set(&cfg->conmon, "conmon");
+    config_set_beside_self(&cfg->infra, "crib-infra");
     runtime_set(&cfg->runtimes[0], "runc", "runc", "runc");
     cfg->n_runtimes = 1;
     config_set(&cfg->cni_conf_dir, "/etc/cni/net.d");
@@ -232,6 +252,10 @@ static int apply_key(struct crib_config *cfg, const char *key, struct json_objec
         return apply_enum(v, key, cfg, err);
     if (strcmp(key, "cgroupDriver") == 0)
         return get_str(v, key, &cfg->cgroup_driver, err);
+    if (strcmp(key, "infraPath") == 0)
+        return get_str(v, key, &cfg->infra, err);
+    if (strcmp(key, "conmonPath") == 0)
+        return get_str(v, key, &cfg->conmon, err);
     if (strcmp(key, "defaultRuntime") == 0)
         return get_str(v, key, &cfg->default_runtime, err);
     if (strcmp(key, "runtimes") == 0)
@@ -424,6 +448,8 @@ char *config_to_json(const struct crib_config *cfg)
         json_object_new_string(cfg->log_format == LOG_FORMAT_JSON ? "json" : "logfmt"));
     json_object_object_add(o, "cgroupDriver", json_object_new_string(cfg->cgroup_driver));
     json_object_object_add(o, "defaultRuntime", json_object_new_string(cfg->default_runtime));
+    json_object_object_add(o, "conmonPath", json_object_new_string(cfg->conmon));
+    json_object_object_add(o, "infraPath", json_object_new_string(cfg->infra));
     json_object_object_add(o, "runtimes", runtimes_to_json(cfg));
     json_object_object_add(cni, "confDir", json_object_new_string(cfg->cni_conf_dir));
     json_object_object_add(cni, "binDirs", strv_to_json(cfg->cni_bin_dirs));
@@ -448,6 +474,8 @@ void config_done(struct crib_config *cfg)
     free(cfg->state_dir);
     free(cfg->listen);
     free(cfg->cgroup_driver);
+    free(cfg->conmon);
+    free(cfg->infra);
     free(cfg->default_runtime);
     for (size_t i = 0; i < cfg->n_runtimes; i++) {
         free(cfg->runtimes[i].name);

@@ -30,6 +30,8 @@ struct crib_config {
     enum log_format log_format;
     char *cgroup_driver; /* "cgroupfs" or "systemd" */
     char *default_runtime;
+    char *conmon; /* the shim binary */
+    char *infra;  /* crib-infra, the init of pods sharing a PID namespace */
     size_t n_runtimes;
     struct config_runtime runtimes[CONFIG_MAX_RUNTIMES];
     char *cni_conf_dir;

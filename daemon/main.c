@@ -18,6 +18,7 @@
 #include "daemon/config.h"
 #include "daemon/lock.h"
 #include "imagestore/imagestore.h"
+#include "oci/container.h"
 #include "oci/handler.h"
 
 #ifndef CRIB_VERSION
@@ -176,6 +177,12 @@ static int serve(const struct crib_config *cfg, struct store *store, struct imag
     int r;
 
     rt.handlers = make_handlers(cfg, &rt.default_handler);
+    r = ctr_open(store,
+                 &(struct ctr_paths){
+                     .root_dir = cfg->root_dir, .state_dir = cfg->state_dir, .conmon = cfg->conmon},
+                 rt.handlers, rt.n_handlers, rt.default_handler, &rt.containers, err);
+    if (r < 0)
+        goto out;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
@@ -192,6 +199,8 @@ static int serve(const struct crib_config *cfg, struct store *store, struct imag
             return 1; /* stuck handlers still use all of it: leave it to the exit */
     }
     grpc_shutdown();
+    ctr_close(rt.containers);
+out:
     for (size_t i = 0; i < rt.n_handlers; i++)
         handler_done(&rt.handlers[i]);
     free(rt.handlers);
@@ -235,7 +244,7 @@ static int run(const struct crib_config *cfg, struct crib_err *err)
         return r;
     r = open_images(cfg, store, &images, err);
     if (r >= 0)
-        r = sandbox_open(store, cfg->state_dir, &cni, &pods, err);
+        r = sandbox_open(store, cfg->state_dir, &cni, cfg->infra, &pods, err);
     if (r >= 0)
         r = serve(cfg, store, images, pods, err);
     if (r == 1)

@@ -9,7 +9,7 @@ RUN_PKGS="runc conmon containernetworking-plugins iproute2"
 # What the tests need on top: the independent CRI client and the format check.
 TEST_PKGS="python3-grpcio python3-grpc-tools python3-pytest python3-pytest-timeout clang-format
   docker-registry openssl
-  apache2-utils zstd"
+  apache2-utils zstd busybox-static"
 
 say() { printf '==> %s\n' "$*"; }
 

@@ -314,3 +314,8 @@ int imagestore_usage(struct imagestore *is, struct fs_usage *ret_usage, struct c
     ret_usage->mountpoint = xstrdup(layerstore_mountpoint(is->layers));
     return 0;
 }
+
+char *imagestore_layer_dir(struct imagestore *is, const char *chain_id)
+{
+    return layerstore_path(is->layers, chain_id);
+}

@@ -74,6 +74,9 @@ int imagestore_find(struct imagestore *is, const char *key, struct image_record 
 int imagestore_config(struct imagestore *is, const struct image_record *img,
                       struct image_config **ret_config, char **ret_json, struct crib_err *err);
 
+/* The dir of layer chain_id (free() it), for a container's rootfs. */
+char *imagestore_layer_dir(struct imagestore *is, const char *chain_id);
+
 /* All images. Free each with image_record_free() and the array with free(). */
 int imagestore_list(struct imagestore *is, struct image_record ***ret_images, size_t *ret_n,
                     struct crib_err *err);

@@ -361,3 +361,35 @@ class Hostile:
             handler.end_headers()
             handler.wfile.write(body)
         self.routes["/token/" + repo] = token_server
+
+
+BUSYBOX = "/bin/busybox"
+BUSYBOX_APPLETS = ("sh", "sleep", "echo", "cat", "id", "ls", "touch", "mkdir", "hostname", "grep",
+                   "wc", "head", "true", "false", "env", "pwd", "kill", "ps", "mount", "unshare",
+                   "stat", "dd", "rm", "nsenter", "readlink")
+
+
+def busybox_image(user="", cmd=("sh",), env=None, extra_config=None):
+    """A runnable image from Debian's busybox-static: a base layer with the
+    binary, its applets and users (alice 1000:1000, also in group 'extra' 50
+    and 'video' 44), and a second layer whose whiteout hides a base file."""
+    with open(BUSYBOX, "rb") as f:
+        binary = f.read()
+    passwd = (b"root:x:0:0:root:/root:/bin/sh\n"
+              b"alice:x:1000:1000:Alice:/home/alice:/bin/sh\n"
+              b"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+    group = (b"root:x:0:\nvideo:x:44:alice\nextra:x:50:bob,alice\nalice:x:1000:\n"
+             b"nogroup:x:65534:\n")
+    base = [{"name": d, "type": "dir"} for d in ("bin", "etc", "tmp", "proc", "sys", "dev",
+                                                    "root", "home", "home/alice", "var")]
+    base[2]["mode"] = 0o1777
+    base += [{"name": "bin/busybox", "data": binary, "mode": 0o755},
+             {"name": "etc/passwd", "data": passwd}, {"name": "etc/group", "data": group},
+             {"name": "etc/hidden", "data": b"hidden by the top layer\n"}]
+    base += [{"name": "bin/" + a, "type": "symlink", "linkname": "busybox"}
+             for a in BUSYBOX_APPLETS]
+    top = [{"name": "etc/.wh.hidden"}, {"name": "etc/motd", "data": b"from the top layer\n"}]
+    extra = {"config": {"User": user, "Env": env or ["PATH=/bin", "IMAGE_ENV=image"],
+                        "Cmd": list(cmd), "WorkingDir": "/"}}
+    extra.update(extra_config or {})
+    return Image([tar_layer(base), tar_layer(top)], extra=extra)

@@ -52,25 +52,6 @@ void handler_done(struct oci_handler *h)
     pthread_mutex_destroy(&h->probe.lock);
 }
 
-/* Resolves the binary like execvp would, into buf. */
-static int resolve(const char *path, char *buf, size_t size, struct stat *st)
-{
-    const char *env = getenv("PATH");
-    _cleanup_free_ char *dirs = xstrdup(env && *env ? env : "/usr/local/bin:/usr/bin:/bin");
-    char *save = NULL;
-
-    if (strchr(path, '/')) {
-        snprintf(buf, size, "%s", path);
-        return stat(buf, st) == 0 && (st->st_mode & 0111) ? 0 : -ENOENT;
-    }
-    for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(buf, size, "%s/%s", d, path);
-        if (stat(buf, st) == 0 && S_ISREG(st->st_mode) && (st->st_mode & 0111))
-            return 0;
-    }
-    return -ENOENT;
-}
-
 static bool cache_matches(const struct handler_probe_cache *c, const struct stat *st)
 {
     return c->valid && c->dev == st->st_dev && c->ino == st->st_ino && c->size == st->st_size &&
@@ -101,6 +82,16 @@ static void run_probe(struct oci_handler *h, const char *bin, struct handler_pro
     proc_result_done(&res);
 }
 
+int handler_binary(const struct oci_handler *h, char *buf, size_t size, struct crib_err *err)
+{
+    struct stat st;
+
+    if (proc_find_program(h->path, buf, size, &st) < 0)
+        return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "runtime handler '%s': binary '%s' not found",
+                         h->name, h->path);
+    return 0;
+}
+
 int handler_probe(struct oci_handler *h, char *ret_version, size_t size, struct crib_err *err)
 {
     _cleanup_unlock_ pthread_mutex_t *guard = lock_guard(&h->probe.lock);
@@ -108,7 +99,7 @@ int handler_probe(struct oci_handler *h, char *ret_version, size_t size, struct 
     char bin[PATH_MAX];
     struct stat st;
 
-    if (resolve(h->path, bin, sizeof(bin), &st) < 0) {
+    if (proc_find_program(h->path, bin, sizeof(bin), &st) < 0) {
         c->valid = false;
         return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "runtime handler '%s': binary '%s' not found",
                          h->name, h->path);

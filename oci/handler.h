@@ -57,3 +57,7 @@ void handler_done(struct oci_handler *h);
  * ret_version (size bytes) when it is not NULL.
  * Errors: CRIB_NOT_FOUND (no binary), CRIB_UNAVAILABLE (it does not answer). */
 int handler_probe(struct oci_handler *h, char *ret_version, size_t size, struct crib_err *err);
+
+/* The absolute path of the handler's binary, looked up as execvp would.
+ * Errors: CRIB_NOT_FOUND. */
+int handler_binary(const struct oci_handler *h, char *buf, size_t size, struct crib_err *err);

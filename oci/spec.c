@@ -192,6 +192,8 @@ static int cap_mask(const struct spec_input *in, uint64_t *ret_mask, struct crib
     uint64_t all = (UINT64_C(1) << ARRAY_SIZE(cap_names)) - 1, mask = 0;
     int r;
 
+    if (in->cap_bounding)
+        all &= in->cap_bounding;
     if (in->privileged) {
         *ret_mask = all;
         return 0;
@@ -209,6 +211,26 @@ static int cap_mask(const struct spec_input *in, uint64_t *ret_mask, struct crib
     if (r < 0)
         return r;
     *ret_mask = mask;
+    return 0;
+}
+
+int spec_effective_caps(const struct spec_input *in, const char ***ret_caps, size_t *ret_n,
+                        struct crib_err *err)
+{
+    const char **caps = xcalloc(ARRAY_SIZE(cap_names) + 1, sizeof(*caps));
+    size_t n = 0;
+    uint64_t mask;
+    int r = cap_mask(in, &mask, err);
+
+    if (r < 0) {
+        free(caps);
+        return r;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++)
+        if (mask & (UINT64_C(1) << i))
+            caps[n++] = cap_names[i];
+    *ret_caps = caps;
+    *ret_n = n;
     return 0;
 }
 
@@ -277,8 +299,8 @@ static int build_process(const struct spec_input *in, struct json_object *spec,
         return r;
     rlimit = json_object_new_object();
     add_str(rlimit, "type", "RLIMIT_NOFILE");
-    add_int(rlimit, "hard", NOFILE_LIMIT);
-    add_int(rlimit, "soft", NOFILE_LIMIT);
+    add_int(rlimit, "hard", in->nofile_limit ? in->nofile_limit : NOFILE_LIMIT);
+    add_int(rlimit, "soft", in->nofile_limit ? in->nofile_limit : NOFILE_LIMIT);
     rlimits = json_object_new_array();
     json_object_array_add(rlimits, rlimit);
     json_object_object_add(process, "rlimits", rlimits);
@@ -638,6 +660,14 @@ static void build_resources(const struct spec_resources *res, struct json_object
     if (res->n_unified > 0)
         json_object_object_add(resources, "unified",
                                str_map(res->unified_keys, res->unified_values, res->n_unified));
+}
+
+struct json_object *spec_resources_build(const struct spec_resources *res)
+{
+    struct json_object *resources = json_object_new_object();
+
+    build_resources(res, resources);
+    return resources;
 }
 
 /* Privileged: none; else the caller's list when set (even empty), or the defaults. */

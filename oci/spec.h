@@ -62,7 +62,12 @@ struct spec_input {
     size_t n_cap_add, n_cap_drop;
     bool privileged;
     bool no_new_privs;
-    int oom_score_adj;            /* already clamped by the caller */
+    int oom_score_adj;    /* already clamped by the caller */
+    int64_t nofile_limit; /* RLIMIT_NOFILE; 0: containerd's 1048576 */
+    /* The capabilities crib itself holds (bit n: capability n), which is
+     * what "ALL" and privileged grant, as containerd grants its own; 0: every
+     * capability known. */
+    uint64_t cap_bounding;
     const char *apparmor_profile; /* NULL: none */
 
     /* root */
@@ -120,6 +125,10 @@ struct spec_input {
  * 'c' or 'b'). Free with json_object_put(). */
 int spec_build(const struct spec_input *in, struct json_object **ret_spec, struct crib_err *err);
 
+/* linux.resources without the device rules, as `runc update --resources`
+ * reads it. New object: json_object_put(). */
+struct json_object *spec_resources_build(const struct spec_resources *res);
+
 /* The process args Kubernetes defines: command replaces the image's
  * Entrypoint (and then its Cmd is dropped); args replace Cmd.
  *   command set:          command + args
@@ -138,6 +147,11 @@ int spec_merge_args(const char *const *command, size_t n_command, const char *co
 int spec_merge_env(const char *const *image_env, size_t n_image_env, const char *const *keys,
                    const char *const *values, size_t n_cri_env, const char *hostname,
                    char ***ret_env, size_t *ret_n, struct crib_err *err);
+
+/* The capabilities the process of in ends with, as "CAP_..." static strings
+ * (free() only the vector). Errors: CRIB_INVALID naming an unknown one. */
+int spec_effective_caps(const struct spec_input *in, const char ***ret_caps, size_t *ret_n,
+                        struct crib_err *err);
 
 /* The capability names of the peers' default set (containerd's and CRI-O's
  * 14: CHOWN, DAC_OVERRIDE, FSETID, FOWNER, MKNOD, NET_RAW, SETGID, SETUID,

@@ -1,0 +1,1101 @@
+#include "oci/container.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/crash.h"
+#include "common/fs.h"
+#include "common/ids.h"
+#include "common/keylock.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "oci/seccomp.h"
+#include "storage/rootfs.h"
+
+#define CTR_SHIM_TIMEOUT_MS 60000
+/* How long conmon may take to write the exit file once the process is gone. */
+#define CTR_EXIT_FILE_WAIT_MS 5000
+#define CTR_KILL_WAIT_MS 30000
+
+struct ctr_ctx {
+    struct store *store;
+    struct oci_handler *handlers;
+    size_t n_handlers, default_handler;
+    char *layers_dir;  /* ROOT/containers: writable layers */
+    char *bundles_dir; /* STATE/containers */
+    struct shim_paths shim;
+    char *exit_dir, *socket_dir, *conmon;
+    struct keylock locks;
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct oci_handler *find_handler(struct ctr_ctx *ctx, const char *name)
+{
+    if (!name || !*name)
+        return ctx->n_handlers ? &ctx->handlers[ctx->default_handler] : NULL;
+    for (size_t i = 0; i < ctx->n_handlers; i++)
+        if (strcmp(ctx->handlers[i].name, name) == 0)
+            return &ctx->handlers[i];
+    return NULL;
+}
+
+static char *bundle_of(const struct ctr_ctx *ctx, const char *id)
+{
+    return xasprintf("%s/%s", ctx->bundles_dir, id);
+}
+
+/* The on-disk state of a container goes, in reverse order of its making:
+ * runtime state, rootfs mount, bundle, writable layer. What is already gone
+ * is fine, so this runs again after a crash. */
+static int teardown(struct ctr_ctx *ctx, const char *id, struct oci_handler *h,
+                    struct crib_err *err)
+{
+    _cleanup_free_ char *bundle = bundle_of(ctx, id);
+    _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", bundle);
+    _cleanup_close_ int bundles = -1, layers = -1;
+    int r = 0;
+
+    for (size_t i = 0; i < ctx->n_handlers && r >= 0; i++)
+        if (!h || &ctx->handlers[i] == h)
+            r = shim_delete(&ctx->shim, &ctx->handlers[i], id, err);
+    if (r >= 0)
+        r = rootfs_unmount(rootfs, err);
+    if (r < 0)
+        return r;
+    bundles = open(ctx->bundles_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    layers = open(ctx->layers_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (bundles < 0 || layers < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "open the container dirs");
+    r = fs_remove_tree_at(bundles, id, err);
+    if (r >= 0)
+        r = fs_remove_tree_at(layers, id, err);
+    return r;
+}
+
+static const char *exit_reason(const struct shim_exit *ex)
+{
+    if (ex->oom_killed)
+        return "OOMKilled";
+    return ex->code == 0 ? "Completed" : "Error";
+}
+
+/* Brings a CREATED or RUNNING record up to date with what the shim saw:
+ * an exit file means the container has exited. A process gone with no
+ * exit file and no conmon left to write one is recorded as exited too. */
+static int refresh(struct ctr_ctx *ctx, struct ctr_record *c, struct crib_err *err)
+{
+    _cleanup_free_ char *bundle = NULL;
+    struct shim_exit ex;
+    struct proc_identity proc = {c->pid, c->start_ticks};
+    int r;
+
+    if (c->state != CTR_CREATED && c->state != CTR_RUNNING)
+        return 0;
+    bundle = bundle_of(ctx, c->id);
+    r = shim_read_exit(&ctx->shim, c->id, bundle, &ex, err);
+    if (r < 0)
+        return r;
+    if (r == 1) {
+        if (proc_alive(&proc))
+            return 0;
+        r = shim_await_exit(&ctx->shim, c->id, bundle, CTR_EXIT_FILE_WAIT_MS, &ex, err);
+        if (r < 0)
+            return r;
+        if (r == 1)
+            ex = (struct shim_exit){.code = 255, .finished_ns = now_ns()};
+    }
+    r = containers_set_exited(ctx->store, c->id, ex.code, ex.finished_ns,
+                              r == 1 ? "Unknown" : exit_reason(&ex),
+                              r == 1 ? "the container's shim has gone" : "", err);
+    if (r < 0)
+        return r;
+    c->state = CTR_EXITED;
+    if (r == 0) {
+        c->exit_code = ex.code;
+        c->finished_ns = ex.finished_ns;
+        free(c->reason);
+        c->reason = xstrdup(exit_reason(&ex));
+    }
+    return 0;
+}
+
+static void list_free(struct ctr_record **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ctr_record_free(list[i]);
+    free(list);
+}
+
+static bool listed(struct ctr_record **list, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i]->id, id) == 0)
+            return true;
+    return false;
+}
+
+/* Removes dir entries that no record names: what a crash left half-made. */
+static void remove_unrecorded(struct ctr_ctx *ctx, const char *dir, struct ctr_record **list,
+                              size_t n)
+{
+    _cleanup_(closedirp) DIR *d = opendir(dir);
+    struct dirent *de;
+
+    while (d && (de = readdir(d))) {
+        struct crib_err err;
+
+        if (de->d_name[0] == '.' || listed(list, n, de->d_name))
+            continue;
+        log_info("container %s: removing what an interrupted create left", de->d_name);
+        if (teardown(ctx, de->d_name, NULL, &err) < 0)
+            log_warn("container %s: %s", de->d_name, err.msg);
+    }
+}
+
+/* A crash between `runc start` and its commit leaves a started container
+ * recorded CREATED: its process has already left `runc init`. */
+static void reconcile_started(struct ctr_ctx *ctx, struct ctr_record *c)
+{
+    struct proc_identity proc = {c->pid, c->start_ticks};
+    struct oci_handler *h = find_handler(ctx, c->handler);
+    char status[32];
+    struct crib_err err;
+
+    if (c->state != CTR_CREATED || !h || !proc_alive(&proc))
+        return;
+    if (shim_state(h, c->id, status, sizeof(status), &err) < 0 || strcmp(status, "running") != 0)
+        return;
+    if (containers_set_running(ctx->store, c->id, now_ns(), &err) < 0)
+        log_warn("container %s: %s", c->id, err.msg);
+}
+
+static int reconcile(struct ctr_ctx *ctx, struct crib_err *err)
+{
+    struct ctr_record **list;
+    size_t n;
+    int r = containers_list(ctx->store, NULL, &list, &n, err);
+
+    if (r < 0)
+        return r;
+    remove_unrecorded(ctx, ctx->bundles_dir, list, n);
+    remove_unrecorded(ctx, ctx->layers_dir, list, n);
+    for (size_t i = 0; i < n && r >= 0; i++) {
+        reconcile_started(ctx, list[i]);
+        r = refresh(ctx, list[i], err);
+    }
+    list_free(list, n);
+    return r;
+}
+
+void ctr_close(struct ctr_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    keylock_done(&ctx->locks);
+    free(ctx->layers_dir);
+    free(ctx->bundles_dir);
+    free(ctx->exit_dir);
+    free(ctx->socket_dir);
+    free(ctx->conmon);
+    free(ctx);
+}
+
+CRIB_DEFINE_CLEANUP(struct ctr_ctx, ctr_close)
+
+int ctr_open(struct store *store, const struct ctr_paths *paths, struct oci_handler *handlers,
+             size_t n_handlers, size_t default_handler, struct ctr_ctx **ret_ctx,
+             struct crib_err *err)
+{
+    _cleanup_(ctr_closep) struct ctr_ctx *ctx = xcalloc(1, sizeof(*ctx));
+    const char *dirs[4];
+    int r;
+
+    ctx->store = store;
+    ctx->handlers = handlers;
+    ctx->n_handlers = n_handlers;
+    ctx->default_handler = default_handler;
+    keylock_init(&ctx->locks);
+    ctx->layers_dir = xasprintf("%s/containers", paths->root_dir);
+    ctx->bundles_dir = xasprintf("%s/containers", paths->state_dir);
+    ctx->exit_dir = xasprintf("%s/exits", paths->state_dir);
+    ctx->socket_dir = xasprintf("%s/attach", paths->state_dir);
+    ctx->conmon = xstrdup(paths->conmon && *paths->conmon ? paths->conmon : "conmon");
+    ctx->shim = (struct shim_paths){ctx->conmon, ctx->exit_dir, ctx->socket_dir};
+    dirs[0] = ctx->layers_dir;
+    dirs[1] = ctx->bundles_dir;
+    dirs[2] = ctx->exit_dir;
+    dirs[3] = ctx->socket_dir;
+    for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+        r = fs_mkdir_p(dirs[i], 0700, err);
+        if (r < 0)
+            return r;
+    }
+    r = reconcile(ctx, err);
+    if (r < 0)
+        return crib_wrap(err, "reconcile containers");
+    *ret_ctx = TAKE_PTR(ctx);
+    return 0;
+}
+
+int ctr_config_check(const struct ctr_config *cfg, struct crib_err *err)
+{
+    if (!cfg->name || !*cfg->name)
+        return crib_fail(err, CRIB_INVALID, 0, "config.metadata.name is empty");
+    if (strchr(cfg->name, '/'))
+        return crib_fail(err, CRIB_INVALID, 0, "config.metadata.name '%s' has a '/'", cfg->name);
+    for (size_t i = 0; i < cfg->n_mounts; i++) {
+        const struct ctr_mount *m = &cfg->mounts[i];
+
+        if (!m->container_path || m->container_path[0] != '/')
+            return crib_fail(err, CRIB_INVALID, 0,
+                             "mounts[%zu].container_path '%s' is not absolute", i,
+                             m->container_path ? m->container_path : "");
+        if (!m->host_path || m->host_path[0] != '/')
+            return crib_fail(err, CRIB_INVALID, 0, "mounts[%zu].host_path '%s' is not absolute", i,
+                             m->host_path ? m->host_path : "");
+        if (m->recursive_readonly && !m->readonly)
+            return crib_fail(err, CRIB_INVALID, 0,
+                             "mounts[%zu]: recursive read-only needs readonly too", i);
+        if (m->recursive_readonly && m->propagation != 0)
+            return crib_fail(err, CRIB_INVALID, 0,
+                             "mounts[%zu]: recursive read-only needs private propagation", i);
+    }
+    for (size_t i = 0; i < cfg->n_devices; i++)
+        if (!cfg->devices[i].path || cfg->devices[i].path[0] != '/')
+            return crib_fail(err, CRIB_INVALID, 0, "devices[%zu].container_path is not absolute",
+                             i);
+    if (cfg->seccomp == CTR_SECCOMP_LOCALHOST &&
+        (!cfg->seccomp_profile || cfg->seccomp_profile[0] != '/'))
+        return crib_fail(err, CRIB_INVALID, 0,
+                         "seccomp: a Localhost profile needs an absolute localhost_ref");
+    if (cfg->pid_mode == 3 && (!cfg->target_id || !*cfg->target_id))
+        return crib_fail(err, CRIB_INVALID, 0, "namespace_options.pid TARGET needs a target_id");
+    return 0;
+}
+
+/* The capabilities cribd holds: all that privileged and "ALL" can grant. */
+static uint64_t own_capabilities(void)
+{
+    _cleanup_free_ char *text = NULL;
+    struct crib_err ignored;
+    const char *line;
+
+    if (fs_read_file("/proc/self/status", 1 << 16, &text, NULL, &ignored) < 0)
+        return 0;
+    line = strstr(text, "\nCapBnd:");
+    return line ? strtoull(line + 8, NULL, 16) : 0;
+}
+
+static void strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Everything a create makes that outlives the spec build. */
+struct create_state {
+    struct spec_mount *mounts;
+    size_t n_mounts;
+    struct spec_device *devices;
+    size_t n_devices;
+    char **strings; /* owned strings the mounts and devices point at */
+    size_t n_strings;
+    const char **caps;
+    size_t n_caps;
+    const char **argv;
+    size_t n_argv;
+    char **env;
+    size_t n_env;
+    struct json_object *seccomp, *spec;
+};
+
+static void create_state_done(struct create_state *s)
+{
+    free(s->mounts);
+    free(s->devices);
+    strv_free(s->strings, s->n_strings);
+    free(s->caps);
+    free(s->argv);
+    strv_free(s->env, s->n_env);
+    json_object_put(s->seccomp);
+    json_object_put(s->spec);
+}
+
+static const char *keep(struct create_state *s, char *str)
+{
+    s->strings = xrealloc(s->strings, (s->n_strings + 1) * sizeof(*s->strings));
+    s->strings[s->n_strings++] = str;
+    return str;
+}
+
+static bool has_mount(const struct ctr_config *cfg, const char *dest)
+{
+    for (size_t i = 0; i < cfg->n_mounts; i++)
+        if (strcmp(cfg->mounts[i].container_path, dest) == 0)
+            return true;
+    return false;
+}
+
+static void add_mount(struct create_state *s, const char *dest, const char *src, bool ro, bool rro,
+                      int propagation)
+{
+    s->mounts = xrealloc(s->mounts, (s->n_mounts + 1) * sizeof(*s->mounts));
+    s->mounts[s->n_mounts++] = (struct spec_mount){
+        .destination = dest,
+        .source = src,
+        .readonly = ro,
+        .recursive_readonly = rro,
+        .propagation = (enum spec_propagation)propagation,
+    };
+}
+
+/* The pod's files and /dev/shm first, then the config's mounts; a pod file
+ * the config mounts itself is left to the config. A missing host path is
+ * made as a dir, as containerd does. */
+static int collect_mounts(struct create_state *s, const struct ctr_pod *pod,
+                          const struct ctr_config *cfg, struct crib_err *err)
+{
+    static const char *const pod_files[][2] = {{"/etc/hostname", "hostname"},
+                                               {"/etc/hosts", "hosts"},
+                                               {"/etc/resolv.conf", "resolv.conf"}};
+
+    for (size_t i = 0; i < ARRAY_SIZE(pod_files); i++) {
+        const char *src = keep(s, xasprintf("%s/%s", pod->dir, pod_files[i][1]));
+
+        if (!has_mount(cfg, pod_files[i][0]) && access(src, F_OK) == 0)
+            add_mount(s, pod_files[i][0], src, cfg->readonly_rootfs && i == 0, false, 0);
+    }
+    if (pod->has_shm && !has_mount(cfg, "/dev/shm"))
+        add_mount(s, "/dev/shm", keep(s, xasprintf("%s/shm", pod->dir)), false, false, 0);
+    for (size_t i = 0; i < cfg->n_mounts; i++) {
+        const struct ctr_mount *m = &cfg->mounts[i];
+        struct stat st;
+
+        if (stat(m->host_path, &st) < 0) {
+            int r = errno == ENOENT
+                        ? fs_mkdir_p(m->host_path, 0755, err)
+                        : crib_fail(err, CRIB_INTERNAL, errno, "mount source %s", m->host_path);
+
+            if (r < 0)
+                return r;
+        }
+        add_mount(s, m->container_path, m->host_path, m->readonly, m->recursive_readonly,
+                  m->propagation);
+    }
+    return 0;
+}
+
+static int add_device(struct create_state *s, const char *path, const char *host_path,
+                      const char *permissions, struct crib_err *err)
+{
+    struct stat st;
+
+    if (stat(host_path, &st) < 0)
+        return crib_fail(err, errno == ENOENT ? CRIB_NOT_FOUND : CRIB_INTERNAL, errno, "device %s",
+                         host_path);
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+        return crib_fail(err, CRIB_INVALID, 0, "device %s is not a device node", host_path);
+    s->devices = xrealloc(s->devices, (s->n_devices + 1) * sizeof(*s->devices));
+    s->devices[s->n_devices++] = (struct spec_device){
+        .path = path,
+        .host_path = host_path,
+        .type = S_ISCHR(st.st_mode) ? 'c' : 'b',
+        .major = major(st.st_rdev),
+        .minor = minor(st.st_rdev),
+        .file_mode = st.st_mode & 07777,
+        .uid = st.st_uid,
+        .gid = st.st_gid,
+        .permissions = permissions && *permissions ? permissions : "rwm",
+    };
+    return 0;
+}
+
+/* A privileged container gets the node's devices (the top of /dev, as the
+ * peers do; the pty and shm dirs are the container's own). */
+static int host_devices(struct create_state *s, struct crib_err *err)
+{
+    _cleanup_(closedirp) DIR *d = opendir("/dev");
+    struct dirent *de;
+
+    while (d && (de = readdir(d))) {
+        const char *path;
+        struct stat st;
+
+        if (de->d_type != DT_CHR && de->d_type != DT_BLK)
+            continue;
+        path = keep(s, xasprintf("/dev/%s", de->d_name));
+        if (strcmp(path, "/dev/console") == 0 || strcmp(path, "/dev/ptmx") == 0 ||
+            lstat(path, &st) < 0)
+            continue;
+        if (add_device(s, path, path, "rwm", err) < 0)
+            return crib_err_ret(err);
+    }
+    return 0;
+}
+
+static int collect_devices(struct create_state *s, const struct ctr_config *cfg,
+                           struct crib_err *err)
+{
+    if (cfg->privileged)
+        return host_devices(s, err);
+    for (size_t i = 0; i < cfg->n_devices; i++) {
+        int r = add_device(s, cfg->devices[i].path, cfg->devices[i].host_path,
+                           cfg->devices[i].permissions, err);
+
+        if (r < 0)
+            return crib_wrap(err, "devices[%zu]", i);
+    }
+    return 0;
+}
+
+/* containerd's RLIMIT_NOFILE, unless cribd's own hard limit is lower: raising
+ * it needs CAP_SYS_RESOURCE, which a node may not grant. */
+static int64_t nofile_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 1048576)
+        return (int64_t)rl.rlim_max;
+    return 1048576;
+}
+
+/* The node denies lowering oom_score_adj without CAP_SYS_RESOURCE, so a
+ * container asks for no less than cribd's own. */
+static int clamp_oom_score_adj(int64_t want)
+{
+    _cleanup_free_ char *text = NULL;
+    struct crib_err ignored;
+    int own = 0;
+
+    if (fs_read_file("/proc/self/oom_score_adj", 32, &text, NULL, &ignored) >= 0)
+        own = atoi(text);
+    if (want < own)
+        return own;
+    return want > 1000 ? 1000 : (int)want;
+}
+
+static int build_seccomp(struct create_state *s, const struct ctr_config *cfg, struct crib_err *err)
+{
+    if (cfg->privileged || cfg->seccomp == CTR_SECCOMP_UNCONFINED)
+        return 0;
+    if (cfg->seccomp == CTR_SECCOMP_RUNTIME_DEFAULT) {
+        s->seccomp = seccomp_default_profile(s->caps, s->n_caps);
+        return 0;
+    }
+    return seccomp_load_profile(cfg->seccomp_profile, s->caps, s->n_caps, &s->seccomp, err);
+}
+
+static int pid_namespace(struct ctr_ctx *ctx, const struct ctr_pod *pod,
+                         const struct ctr_config *cfg, struct create_state *s,
+                         struct spec_input *in, struct crib_err *err)
+{
+    switch (cfg->pid_mode) {
+    case 0: /* POD */
+        in->pidns_path = pod->pidns;
+        in->host_pid = pod->host_pid;
+        return 0;
+    case 2: /* NODE */ in->host_pid = true; return 0;
+    case 3: { /* TARGET: another container's */
+        _cleanup_free_ char *target = NULL;
+        pid_t pid;
+        int r = ctr_resolve_id(ctx, cfg->target_id, &target, err);
+
+        if (r < 0)
+            return crib_wrap(err, "namespace_options.target_id");
+        pid = ctr_pid(ctx, target);
+        if (pid <= 0)
+            return crib_fail(err, CRIB_STATE, 0, "target container %s is not running", target);
+        in->pidns_path = keep(s, xasprintf("/proc/%d/ns/pid", (int)pid));
+        return 0;
+    }
+    default: /* CONTAINER: its own */ return 0;
+    }
+}
+
+static int build_spec(struct ctr_ctx *ctx, const struct ctr_pod *pod, const struct ctr_image *img,
+                      const struct ctr_config *cfg, const char *id, const char *rootfs,
+                      const struct user_ids *ids, struct create_state *s, struct crib_err *err)
+{
+    const char **ann_keys = xcalloc(cfg->n_annotations + 1, sizeof(char *));
+    const char **ann_values = xcalloc(cfg->n_annotations + 1, sizeof(char *));
+    _cleanup_free_ char *cgroup = NULL;
+    struct spec_input in;
+    int r;
+
+    for (size_t i = 0; i < cfg->n_annotations; i++) {
+        ann_keys[i] = cfg->annotations[i].key;
+        ann_values[i] = cfg->annotations[i].value;
+    }
+    cgroup = xasprintf(
+        "%s/crib-%s", pod->cgroup_parent && *pod->cgroup_parent ? pod->cgroup_parent : "/crib", id);
+    in = (struct spec_input){
+        .args = s->argv,
+        .n_args = s->n_argv,
+        .env = (const char *const *)s->env,
+        .n_env = s->n_env,
+        .cwd = cfg->working_dir && *cfg->working_dir ? cfg->working_dir : img->working_dir,
+        .terminal = cfg->tty,
+        .uid = ids->uid,
+        .gid = ids->gid,
+        .additional_gids = ids->groups,
+        .n_additional_gids = ids->n_groups,
+        .cap_add = cfg->cap_add,
+        .n_cap_add = cfg->n_cap_add,
+        .cap_drop = cfg->cap_drop,
+        .n_cap_drop = cfg->n_cap_drop,
+        .privileged = cfg->privileged,
+        .no_new_privs = cfg->no_new_privs,
+        .oom_score_adj = clamp_oom_score_adj(cfg->oom_score_adj),
+        .nofile_limit = nofile_limit(),
+        .cap_bounding = own_capabilities(),
+        .rootfs = rootfs,
+        .readonly_rootfs = cfg->readonly_rootfs,
+        .hostname = pod->host_net ? NULL : pod->hostname,
+        .netns_path = pod->netns,
+        .ipcns_path = pod->ipcns,
+        .utsns_path = pod->utsns,
+        .host_net = pod->host_net,
+        .host_ipc = pod->host_ipc,
+        .host_uts = pod->host_net,
+        .mounts = s->mounts,
+        .n_mounts = s->n_mounts,
+        .devices = s->devices,
+        .n_devices = s->n_devices,
+        .masked_paths = cfg->masked_paths,
+        .n_masked_paths = cfg->n_masked_paths,
+        .masked_paths_set = cfg->masked_paths_set,
+        .readonly_paths = cfg->readonly_paths,
+        .n_readonly_paths = cfg->n_readonly_paths,
+        .readonly_paths_set = cfg->readonly_paths_set,
+        .cgroups_path = cgroup,
+        .resources = cfg->resources,
+        .n_annotations = cfg->n_annotations,
+        .annotation_keys = ann_keys,
+        .annotation_values = ann_values,
+    };
+    r = pid_namespace(ctx, pod, cfg, s, &in, err);
+    /* The seccomp rules depend on the capabilities the process ends with. */
+    if (r >= 0)
+        r = spec_effective_caps(&in, &s->caps, &s->n_caps, err);
+    if (r >= 0)
+        r = build_seccomp(s, cfg, err);
+    if (r >= 0) {
+        in.seccomp = s->seccomp;
+        r = spec_build(&in, &s->spec, err);
+    }
+    free(ann_keys);
+    free(ann_values);
+    return r;
+}
+
+static int resolve_user(const char *rootfs, const struct ctr_image *img,
+                        const struct ctr_config *cfg, struct user_ids *ids, struct crib_err *err)
+{
+    _cleanup_close_ int fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct user_request req = cfg->user;
+
+    if (fd < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "open rootfs %s", rootfs);
+    req.image_user = img->user ? img->user : "";
+    return user_resolve(fd, &req, ids, err);
+}
+
+static int make_process(const struct ctr_pod *pod, const struct ctr_image *img,
+                        const struct ctr_config *cfg, struct create_state *s, struct crib_err *err)
+{
+    int r = spec_merge_args(cfg->command, cfg->n_command, cfg->args, cfg->n_args, img->entrypoint,
+                            img->n_entrypoint, img->cmd, img->n_cmd, &s->argv, &s->n_argv, err);
+
+    if (r < 0)
+        return r;
+    return spec_merge_env(img->env, img->n_env, cfg->env_keys, cfg->env_values, cfg->n_env,
+                          pod->host_net ? NULL : pod->hostname, &s->env, &s->n_env, err);
+}
+
+static char *log_path_of(const struct ctr_pod *pod, const struct ctr_config *cfg)
+{
+    if (!pod->log_directory || !*pod->log_directory || !cfg->log_path || !*cfg->log_path)
+        return xstrdup("");
+    return xasprintf("%s/%s", pod->log_directory, cfg->log_path);
+}
+
+static int stop_signal_of(const struct ctr_image *img, const struct ctr_config *cfg)
+{
+    int sig = cfg->stop_signal;
+
+    if (!sig && img->stop_signal && *img->stop_signal)
+        sig = spec_signal_number(img->stop_signal);
+    return sig > 0 ? sig : SIGTERM;
+}
+
+static struct ctr_record record_of(const char *id, const struct ctr_pod *pod,
+                                   const struct oci_handler *h, const struct ctr_image *img,
+                                   const struct ctr_config *cfg, const struct user_ids *ids,
+                                   const struct proc_identity *proc, char *log_path)
+{
+    return (struct ctr_record){
+        .id = (char *)id,
+        .pod_id = (char *)pod->id,
+        .name = (char *)cfg->name,
+        .attempt = cfg->attempt,
+        .handler = h->name,
+        .image = (char *)img->requested,
+        .image_id = (char *)img->id,
+        .image_ref = (char *)img->ref,
+        .state = CTR_CREATED,
+        .created_ns = now_ns(),
+        .pid = proc->pid,
+        .start_ticks = proc->start_ticks,
+        .log_path = log_path,
+        .stop_signal = stop_signal_of(img, cfg),
+        .tty = cfg->tty,
+        .stdin_open = cfg->stdin_open,
+        .stdin_once = cfg->stdin_once,
+        .uid = ids->uid,
+        .gid = ids->gid,
+        .n_groups = ids->n_groups,
+        .groups = (uint32_t *)ids->groups,
+        .n_labels = cfg->n_labels,
+        .labels = (struct ctr_kv *)cfg->labels,
+        .n_annotations = cfg->n_annotations,
+        .annotations = (struct ctr_kv *)cfg->annotations,
+        .n_mounts = cfg->n_mounts,
+        .mounts = (struct ctr_mount *)cfg->mounts,
+        .resources =
+            {
+                .cpu_period = cfg->resources.cpu_period,
+                .cpu_quota = cfg->resources.cpu_quota,
+                .cpu_shares = cfg->resources.cpu_shares,
+                .memory_limit = cfg->resources.memory_limit,
+                .memory_swap_limit = cfg->resources.memory_swap_limit,
+                .oom_score_adj = cfg->oom_score_adj,
+                .cpuset_cpus = (char *)cfg->resources.cpuset_cpus,
+                .cpuset_mems = (char *)cfg->resources.cpuset_mems,
+            },
+    };
+}
+
+/* Makes everything a container needs on disk and starts its shim. */
+static int make_container(struct ctr_ctx *ctx, const struct ctr_pod *pod, struct oci_handler *h,
+                          const struct ctr_image *img, const struct ctr_config *cfg, const char *id,
+                          struct crib_err *err)
+{
+    _cleanup_free_ char *layer = xasprintf("%s/%s", ctx->layers_dir, id);
+    _cleanup_free_ char *upper = xasprintf("%s/upper", layer), *work = xasprintf("%s/work", layer);
+    _cleanup_free_ char *bundle = bundle_of(ctx, id);
+    _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", bundle);
+    _cleanup_free_ char *config = xasprintf("%s/config.json", bundle);
+    _cleanup_free_ char *log_path = log_path_of(pod, cfg);
+    _cleanup_free_ char *log_dir = NULL;
+    struct create_state s = {0};
+    struct user_ids ids;
+    struct proc_identity proc;
+    struct ctr_record rec;
+    const char *text;
+    int r;
+
+    r = fs_mkdir_p(upper, 0755, err);
+    if (r >= 0)
+        r = fs_mkdir_p(work, 0700, err);
+    if (r >= 0)
+        r = fs_mkdir_p(rootfs, 0700, err);
+    if (r >= 0)
+        r = rootfs_mount(
+            &(struct rootfs_spec){img->layer_dirs, img->n_layers, upper, work, rootfs, false}, err);
+    CRASH_POINT("container-create-rootfs");
+    if (r >= 0)
+        r = resolve_user(rootfs, img, cfg, &ids, err);
+    if (r >= 0)
+        r = make_process(pod, img, cfg, &s, err);
+    if (r >= 0)
+        r = collect_mounts(&s, pod, cfg, err);
+    if (r >= 0)
+        r = collect_devices(&s, cfg, err);
+    if (r >= 0)
+        r = build_spec(ctx, pod, img, cfg, id, rootfs, &ids, &s, err);
+    if (r >= 0) {
+        text = json_object_to_json_string_ext(s.spec, JSON_C_TO_STRING_PLAIN);
+        r = fs_write_atomic(config, text, strlen(text), 0600, err);
+    }
+    if (r >= 0 && *log_path) {
+        log_dir = xstrdup(log_path);
+        *strrchr(log_dir, '/') = '\0';
+        r = fs_mkdir_p(log_dir, 0755, err);
+    }
+    if (r >= 0)
+        r = shim_create(&ctx->shim, h,
+                        &(struct shim_create_request){id, bundle, log_path, cfg->tty,
+                                                      cfg->stdin_open, cfg->stdin_once,
+                                                      CTR_SHIM_TIMEOUT_MS},
+                        &proc, err);
+    CRASH_POINT("container-create-shim");
+    if (r >= 0) {
+        rec = record_of(id, pod, h, img, cfg, &ids, &proc, log_path);
+        r = containers_add(ctx->store, &rec, err);
+    }
+    create_state_done(&s);
+    return r;
+}
+
+int ctr_create(struct ctr_ctx *ctx, const struct ctr_pod *pod, const char *handler,
+               const struct ctr_image *image, const struct ctr_config *cfg, char **ret_id,
+               struct crib_err *err)
+{
+    struct oci_handler *h = find_handler(ctx, handler);
+    _cleanup_free_ char *holder = NULL;
+    char id[IDS_LEN + 1];
+    int r;
+
+    if (!h)
+        return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "runtime handler '%s' is not configured",
+                         handler);
+    r = ctr_config_check(cfg, err);
+    if (r >= 0)
+        r = containers_find(ctx->store, pod->id, cfg->name, cfg->attempt, &holder, err);
+    if (r >= 0 && holder)
+        return crib_fail(err, CRIB_EXISTS, EEXIST,
+                         "container %s (attempt %u) in pod %s is already container %s", cfg->name,
+                         cfg->attempt, pod->id, holder);
+    if (r < 0 || ids_new(id, err) < 0)
+        return crib_err_ret(err);
+    r = make_container(ctx, pod, h, image, cfg, id, err);
+    if (r < 0) {
+        struct crib_err undo;
+
+        if (teardown(ctx, id, h, &undo) < 0)
+            log_warn("container %s: cleaning up after a failed create: %s, ignoring", id, undo.msg);
+        return r;
+    }
+    *ret_id = xstrdup(id);
+    return 0;
+}
+
+/* Runs fn on the record of id with the container's lock held. */
+static int with_container(struct ctr_ctx *ctx, const char *id,
+                          int (*fn)(struct ctr_ctx *ctx, struct ctr_record *c, void *arg,
+                                    struct crib_err *err),
+                          void *arg, struct crib_err *err)
+{
+    struct keylock_entry *lock = keylock_acquire(&ctx->locks, id);
+    struct ctr_record *c = NULL;
+    int r = containers_get(ctx->store, id, &c, err);
+
+    if (r >= 0)
+        r = refresh(ctx, c, err);
+    if (r >= 0)
+        r = fn(ctx, c, arg, err);
+    ctr_record_free(c);
+    keylock_release(&ctx->locks, lock);
+    return r;
+}
+
+static int do_start(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct crib_err *err)
+{
+    struct oci_handler *h = find_handler(ctx, c->handler);
+    int r;
+
+    (void)arg;
+    if (c->state != CTR_CREATED)
+        return crib_fail(err, CRIB_STATE, 0, "container %s is %s, not created", c->id,
+                         c->state == CTR_RUNNING ? "running" : "exited");
+    if (!h)
+        return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "runtime handler '%s' is gone", c->handler);
+    r = shim_start(h, c->id, CTR_SHIM_TIMEOUT_MS, err);
+    if (r < 0) {
+        struct crib_err ignored;
+
+        /* As the peers report it: exited with 128, reason StartError. */
+        containers_set_exited(ctx->store, c->id, 128, now_ns(), "StartError", err->msg, &ignored);
+        return r;
+    }
+    CRASH_POINT("container-start");
+    r = containers_set_running(ctx->store, c->id, now_ns(), err);
+    return r < 0 ? r : 0;
+}
+
+int ctr_start(struct ctr_ctx *ctx, const char *id, struct crib_err *err)
+{
+    return with_container(ctx, id, do_start, NULL, err);
+}
+
+/* Kills a container's first process and waits for conmon's exit record. */
+static int kill_and_record(struct ctr_ctx *ctx, struct ctr_record *c, struct crib_err *err)
+{
+    struct proc_identity proc = {c->pid, c->start_ticks};
+    _cleanup_free_ char *bundle = bundle_of(ctx, c->id);
+    struct shim_exit ex;
+    int r = proc_signal(&proc, SIGKILL, err);
+
+    if (r >= 0)
+        r = proc_wait_gone(&proc, CTR_KILL_WAIT_MS, err);
+    if (r == 1)
+        return crib_fail(err, CRIB_TIMEOUT, 0, "container %s did not die after SIGKILL", c->id);
+    if (r < 0)
+        return r;
+    r = shim_await_exit(&ctx->shim, c->id, bundle, CTR_EXIT_FILE_WAIT_MS, &ex, err);
+    if (r < 0)
+        return r;
+    if (r == 1)
+        ex = (struct shim_exit){.code = 128 + SIGKILL, .finished_ns = now_ns()};
+    r = containers_set_exited(ctx->store, c->id, ex.code, ex.finished_ns, exit_reason(&ex), "",
+                              err);
+    return r < 0 ? r : 0;
+}
+
+static int do_stop(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct crib_err *err)
+{
+    int64_t timeout_s = *(int64_t *)arg;
+    struct proc_identity proc = {c->pid, c->start_ticks};
+    int r;
+
+    if (c->state == CTR_EXITED)
+        return 0;
+    if (c->state == CTR_RUNNING && timeout_s > 0) {
+        r = proc_signal(&proc, c->stop_signal ? c->stop_signal : SIGTERM, err);
+        if (r == 0)
+            r = proc_wait_gone(&proc, timeout_s > INT_MAX / 1000 ? INT_MAX : (int)timeout_s * 1000,
+                               err);
+        if (r < 0)
+            return r;
+    }
+    return kill_and_record(ctx, c, err);
+}
+
+int ctr_stop(struct ctr_ctx *ctx, const char *id, int64_t timeout_s, struct crib_err *err)
+{
+    int r = with_container(ctx, id, do_stop, &timeout_s, err);
+
+    return r < 0 && err->code == CRIB_NOT_FOUND ? 0 : r;
+}
+
+static int do_remove(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct crib_err *err)
+{
+    int r = 0;
+
+    (void)arg;
+    if (c->state != CTR_EXITED)
+        r = kill_and_record(ctx, c, err);
+    if (r >= 0)
+        r = teardown(ctx, c->id, find_handler(ctx, c->handler), err);
+    CRASH_POINT("container-remove");
+    if (r >= 0)
+        r = containers_delete(ctx->store, c->id, err);
+    return r;
+}
+
+int ctr_remove(struct ctr_ctx *ctx, const char *id, struct crib_err *err)
+{
+    int r = with_container(ctx, id, do_remove, NULL, err);
+
+    return r < 0 && err->code == CRIB_NOT_FOUND ? 0 : r;
+}
+
+int ctr_get(struct ctr_ctx *ctx, const char *id, struct ctr_record **ret, struct crib_err *err)
+{
+    struct ctr_record *c;
+    int r = containers_get(ctx->store, id, &c, err);
+
+    if (r < 0)
+        return r;
+    r = refresh(ctx, c, err);
+    if (r < 0) {
+        ctr_record_free(c);
+        return r;
+    }
+    *ret = c;
+    return 0;
+}
+
+int ctr_list(struct ctr_ctx *ctx, const char *pod_id, struct ctr_record ***ret, size_t *ret_n,
+             struct crib_err *err)
+{
+    struct ctr_record **list;
+    size_t n;
+    int r = containers_list(ctx->store, pod_id, &list, &n, err);
+
+    for (size_t i = 0; r >= 0 && i < n; i++)
+        r = refresh(ctx, list[i], err);
+    if (r < 0) {
+        list_free(list, n);
+        return r;
+    }
+    *ret = list;
+    *ret_n = n;
+    return 0;
+}
+
+int ctr_resolve_id(struct ctr_ctx *ctx, const char *key, char **ret_id, struct crib_err *err)
+{
+    struct ctr_record **list;
+    size_t n, len = strlen(key);
+    char *found = NULL;
+    int r = containers_list(ctx->store, NULL, &list, &n, err);
+
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n && len; i++) {
+        if (strncmp(list[i]->id, key, len) != 0)
+            continue;
+        if (found) {
+            free(found);
+            list_free(list, n);
+            return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "container ID prefix %s is ambiguous",
+                             key);
+        }
+        found = xstrdup(list[i]->id);
+    }
+    list_free(list, n);
+    if (!found)
+        return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "container %s", key);
+    *ret_id = found;
+    return 0;
+}
+
+int ctr_exec_sync(struct ctr_ctx *ctx, const char *id, const char *const *argv, int timeout_s,
+                  struct shim_exec_result *ret_result, struct crib_err *err)
+{
+    _cleanup_free_ char *bundle = bundle_of(ctx, id);
+    struct ctr_record *c;
+    struct oci_handler *h;
+    int r = ctr_get(ctx, id, &c, err);
+
+    if (r < 0)
+        return r;
+    h = find_handler(ctx, c->handler);
+    if (c->state != CTR_RUNNING)
+        r = crib_fail(err, CRIB_STATE, 0, "container %s is not running", id);
+    else if (!h)
+        r = crib_fail(err, CRIB_NOT_FOUND, ENOENT, "runtime handler '%s' is gone", c->handler);
+    else
+        r = shim_exec_sync(h, id, bundle, argv, timeout_s > 0 ? timeout_s * 1000 : 0, ret_result,
+                           err);
+    ctr_record_free(c);
+    return r;
+}
+
+static int do_update(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct crib_err *err)
+{
+    const struct spec_resources *res = arg;
+    struct oci_handler *h = find_handler(ctx, c->handler);
+    struct json_object *o;
+    struct ctr_resources rec;
+    int r;
+
+    if (c->state == CTR_EXITED)
+        return crib_fail(err, CRIB_STATE, 0, "container %s has exited", c->id);
+    if (!h)
+        return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "runtime handler '%s' is gone", c->handler);
+    o = spec_resources_build(res);
+    r = shim_update(h, c->id, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), err);
+    json_object_put(o);
+    if (r < 0)
+        return r;
+    rec = c->resources;
+    rec.cpu_period = res->cpu_period;
+    rec.cpu_quota = res->cpu_quota;
+    rec.cpu_shares = res->cpu_shares;
+    rec.memory_limit = res->memory_limit;
+    rec.memory_swap_limit = res->memory_swap_limit;
+    rec.cpuset_cpus = (char *)(res->cpuset_cpus ? res->cpuset_cpus : "");
+    rec.cpuset_mems = (char *)(res->cpuset_mems ? res->cpuset_mems : "");
+    return containers_set_resources(ctx->store, c->id, &rec, err);
+}
+
+int ctr_update_resources(struct ctr_ctx *ctx, const char *id, const struct spec_resources *res,
+                         struct crib_err *err)
+{
+    return with_container(ctx, id, do_update, (void *)res, err);
+}
+
+int ctr_reopen_log(struct ctr_ctx *ctx, const char *id, struct crib_err *err)
+{
+    _cleanup_free_ char *bundle = bundle_of(ctx, id);
+    struct ctr_record *c;
+    int r = ctr_get(ctx, id, &c, err);
+
+    if (r < 0)
+        return r;
+    if (c->state != CTR_RUNNING)
+        r = crib_fail(err, CRIB_STATE, 0, "container %s is not running", id);
+    else
+        r = shim_reopen_log(bundle, err);
+    ctr_record_free(c);
+    return r;
+}
+
+bool ctr_image_in_use(struct ctr_ctx *ctx, const char *image_id)
+{
+    struct ctr_record **list;
+    struct crib_err err;
+    size_t n;
+    bool used = false;
+
+    if (containers_list(ctx->store, NULL, &list, &n, &err) < 0)
+        return true; /* when in doubt, keep the image */
+    for (size_t i = 0; i < n && !used; i++)
+        used = strcmp(list[i]->image_id, image_id) == 0;
+    list_free(list, n);
+    return used;
+}
+
+int ctr_usage(struct ctr_ctx *ctx, int64_t *ret_bytes, int64_t *ret_inodes, size_t *ret_n,
+              struct crib_err *err)
+{
+    struct ctr_record **list;
+    int64_t bytes = 0, inodes = 0;
+    size_t n;
+    int r = containers_list(ctx->store, NULL, &list, &n, err);
+
+    for (size_t i = 0; r >= 0 && i < n; i++) {
+        _cleanup_free_ char *upper = xasprintf("%s/%s/upper", ctx->layers_dir, list[i]->id);
+        int64_t b = 0, in = 0;
+
+        if (rootfs_usage(upper, &b, &in, err) >= 0) {
+            bytes += b;
+            inodes += in;
+        }
+    }
+    if (r >= 0) {
+        *ret_bytes = bytes;
+        *ret_inodes = inodes;
+        *ret_n = n;
+        list_free(list, n);
+    }
+    return r;
+}
+
+pid_t ctr_pid(struct ctr_ctx *ctx, const char *id)
+{
+    struct ctr_record *c;
+    struct crib_err err;
+    pid_t pid = 0;
+
+    if (ctr_get(ctx, id, &c, &err) < 0)
+        return 0;
+    if (c->state == CTR_RUNNING)
+        pid = c->pid;
+    ctr_record_free(c);
+    return pid;
+}

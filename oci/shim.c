@@ -1,0 +1,454 @@
+#include "oci/shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/proc.h"
+#include "common/xalloc.h"
+
+#define SHIM_RUNTIME_TIMEOUT_MS 30000
+#define SHIM_RUNTIME_MAX_OUTPUT 8192
+/* conmon's control FIFO message that makes it reopen the log file. */
+#define SHIM_CTL_REOPEN_LOG "2 0 0\n"
+
+static const char *const shim_env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+                                       "/sbin:/bin",
+                                       NULL};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int runtime_argv_base(const struct oci_handler *h, char *bin, size_t size, const char **argv,
+                             size_t *n, char **root_arg, struct crib_err *err)
+{
+    int r = handler_binary(h, bin, size, err);
+
+    if (r < 0)
+        return r;
+    argv[(*n)++] = bin;
+    if (h->root && *h->root) {
+        *root_arg = xasprintf("--root=%s", h->root);
+        argv[(*n)++] = *root_arg;
+    }
+    return 0;
+}
+
+/* Runs `<runtime> [--root R] args...`; a non-zero exit becomes an error
+ * carrying the runtime's own output. */
+static int run_runtime(const struct oci_handler *h, const char *const *args, const char *in,
+                       size_t in_len, int timeout_ms, struct crib_err *err)
+{
+    const char *argv[16];
+    char bin[PATH_MAX];
+    _cleanup_free_ char *root_arg = NULL;
+    struct proc_result res;
+    size_t n = 0;
+    int r;
+
+    r = runtime_argv_base(h, bin, sizeof(bin), argv, &n, &root_arg, err);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; args[i] && n < ARRAY_SIZE(argv) - 1; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    r = proc_run_io(argv, shim_env, in, in_len, timeout_ms, SHIM_RUNTIME_MAX_OUTPUT, &res, err);
+    if (r < 0)
+        return crib_wrap(err, "%s %s", h->name, args[0]);
+    if (res.exit_code != 0 || res.term_signal) {
+        const char *msg = *res.errout ? res.errout : res.output;
+        size_t len = strlen(msg);
+
+        while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+            len--;
+        r = crib_fail(err, CRIB_INTERNAL, 0, "%s %s: %.*s", h->name, args[0], (int)len, msg);
+    }
+    proc_result_done(&res);
+    return r;
+}
+
+/* conmon answers on the sync pipe with one JSON object: {"data": PID} once
+ * the runtime created the container, or {"data": -1, "message": "..."}. */
+static int read_sync(int fd, int timeout_ms, pid_t *ret_pid, struct crib_err *err)
+{
+    char buf[8192];
+    size_t len = 0;
+    long long deadline = now_ms() + timeout_ms;
+    struct json_object *o, *data, *msg;
+    int r;
+
+    for (;;) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        long long left = deadline - now_ms();
+        ssize_t n;
+
+        if (left <= 0)
+            return crib_fail(err, CRIB_TIMEOUT, 0, "conmon did not report within %d ms",
+                             timeout_ms);
+        if (poll(&pfd, 1, (int)left) < 0) {
+            if (errno == EINTR)
+                continue;
+            return crib_fail(err, CRIB_INTERNAL, errno, "poll conmon's sync pipe");
+        }
+        n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || (len += (size_t)n) == sizeof(buf) - 1 || memchr(buf, '\n', len))
+            break;
+    }
+    buf[len] = '\0';
+    o = json_tokener_parse(buf);
+    if (!o || !json_object_object_get_ex(o, "data", &data)) {
+        json_object_put(o);
+        return crib_fail(err, CRIB_INTERNAL, 0, "conmon reported no pid%s%.200s", len ? ": " : "",
+                         buf);
+    }
+    if (json_object_get_int(data) > 0) {
+        *ret_pid = json_object_get_int(data);
+        r = 0;
+    } else {
+        r = crib_fail(err, CRIB_INTERNAL, 0, "%s",
+                      json_object_object_get_ex(o, "message", &msg) ? json_object_get_string(msg)
+                                                                    : "conmon failed");
+    }
+    json_object_put(o);
+    return r;
+}
+
+static int spawn_conmon(const char *const *argv, int sync_fd, pid_t *ret_pid, struct crib_err *err)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t none;
+    char env_sync[] = "_OCI_SYNCPIPE=3";
+    const char *envp[] = {shim_env[0], env_sync, NULL};
+    int r;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, sync_fd, 3);
+    /* gRPC's sockets are not all close-on-exec; conmon and the container
+     * must not hold cribd's listening socket past a restart. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+    /* conmon outlives cribd: it must not inherit cribd's blocked signals. */
+    posix_spawnattr_init(&attr);
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
+    r = posix_spawn(ret_pid, argv[0], &fa, &attr, (char *const *)argv, (char *const *)envp);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    if (r != 0)
+        return crib_fail(err, CRIB_INTERNAL, r, "run %s", argv[0]);
+    return 0;
+}
+
+int shim_create(const struct shim_paths *paths, const struct oci_handler *h,
+                const struct shim_create_request *req, struct proc_identity *ret_proc,
+                struct crib_err *err)
+{
+    char conmon[PATH_MAX], runtime[PATH_MAX];
+    _cleanup_free_ char *root_arg = NULL, *pidfile = NULL, *conmon_pidfile = NULL, *log = NULL;
+    _cleanup_close_ int sync_r = -1, sync_w = -1;
+    const char *argv[48];
+    size_t n = 0;
+    int fds[2], status, r;
+    pid_t pid, container = 0;
+
+    if (proc_find_program(paths->conmon, conmon, sizeof(conmon), NULL) < 0)
+        return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "shim '%s' not found", paths->conmon);
+    r = handler_binary(h, runtime, sizeof(runtime), err);
+    if (r < 0)
+        return r;
+    pidfile = xasprintf("%s/pidfile", req->bundle);
+    conmon_pidfile = xasprintf("%s/conmon.pid", req->bundle);
+    log = xasprintf("k8s-file:%s", req->log_path && *req->log_path ? req->log_path : "/dev/null");
+    argv[n++] = conmon;
+    argv[n++] = "--api-version=1";
+    argv[n++] = "--bundle";
+    argv[n++] = req->bundle;
+    argv[n++] = "--cid";
+    argv[n++] = req->id;
+    argv[n++] = "--cuuid";
+    argv[n++] = req->id;
+    argv[n++] = "--name";
+    argv[n++] = req->id;
+    argv[n++] = "--runtime";
+    argv[n++] = runtime;
+    if (h->root && *h->root) {
+        root_arg = xasprintf("--root=%s", h->root);
+        argv[n++] = "--runtime-arg";
+        argv[n++] = root_arg;
+    }
+    argv[n++] = "--container-pidfile";
+    argv[n++] = pidfile;
+    argv[n++] = "--conmon-pidfile";
+    argv[n++] = conmon_pidfile;
+    argv[n++] = "--log-path";
+    argv[n++] = log;
+    argv[n++] = "--exit-dir";
+    argv[n++] = paths->exit_dir;
+    argv[n++] = "--socket-dir-path";
+    argv[n++] = paths->socket_dir;
+    argv[n++] = "--persist-dir";
+    argv[n++] = req->bundle;
+    argv[n++] = "--log-level=error";
+    if (req->terminal)
+        argv[n++] = "--terminal";
+    if (req->stdin_open) {
+        argv[n++] = "--stdin";
+        if (!req->stdin_once)
+            argv[n++] = "--leave-stdin-open";
+    }
+    argv[n] = NULL;
+
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "sync pipe for conmon");
+    sync_r = fds[0];
+    sync_w = fds[1];
+    r = spawn_conmon(argv, sync_w, &pid, err);
+    if (r < 0)
+        return r;
+    close(TAKE_FD(sync_w));
+    /* conmon forks and its first process exits at once; the second stays. */
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    r = read_sync(sync_r, req->timeout_ms > 0 ? req->timeout_ms : SHIM_RUNTIME_TIMEOUT_MS,
+                  &container, err);
+    if (r < 0)
+        return crib_wrap(err, "create container %s", req->id);
+    ret_proc->pid = container;
+    ret_proc->start_ticks = proc_start_ticks(container, NULL);
+    if (!ret_proc->start_ticks)
+        return crib_fail(err, CRIB_INTERNAL, ESRCH, "container %s: process %d vanished", req->id,
+                         (int)container);
+    return 0;
+}
+
+int shim_start(const struct oci_handler *h, const char *id, int timeout_ms, struct crib_err *err)
+{
+    const char *args[] = {"start", id, NULL};
+
+    return run_runtime(h, args, NULL, 0, timeout_ms > 0 ? timeout_ms : SHIM_RUNTIME_TIMEOUT_MS,
+                       err);
+}
+
+int shim_state(const struct oci_handler *h, const char *id, char *status, size_t size,
+               struct crib_err *err)
+{
+    const char *argv[6];
+    char bin[PATH_MAX];
+    _cleanup_free_ char *root_arg = NULL;
+    struct proc_result res;
+    struct json_object *o, *v;
+    size_t n = 0;
+    int r = runtime_argv_base(h, bin, sizeof(bin), argv, &n, &root_arg, err);
+
+    if (r < 0)
+        return r;
+    argv[n++] = "state";
+    argv[n++] = id;
+    argv[n] = NULL;
+    r = proc_run_io(argv, shim_env, NULL, 0, SHIM_RUNTIME_TIMEOUT_MS, SHIM_RUNTIME_MAX_OUTPUT, &res,
+                    err);
+    if (r < 0)
+        return r;
+    o = res.exit_code == 0 ? json_tokener_parse(res.output) : NULL;
+    if (o && json_object_object_get_ex(o, "status", &v))
+        snprintf(status, size, "%s", json_object_get_string(v));
+    else
+        r = crib_fail(err, res.exit_code ? CRIB_NOT_FOUND : CRIB_INTERNAL, 0, "%s state %s: %.200s",
+                      h->name, id, res.exit_code ? res.errout : res.output);
+    json_object_put(o);
+    proc_result_done(&res);
+    return r;
+}
+
+int shim_read_exit(const struct shim_paths *paths, const char *id, const char *bundle,
+                   struct shim_exit *ret_exit, struct crib_err *err)
+{
+    _cleanup_free_ char *path = xasprintf("%s/%s", paths->exit_dir, id);
+    _cleanup_free_ char *oom = xasprintf("%s/oom", bundle);
+    _cleanup_free_ char *text = NULL;
+    struct stat st;
+    char *end;
+    long code;
+    int r;
+
+    r = fs_read_file(path, 64, &text, NULL, err);
+    if (r < 0)
+        return err->code == CRIB_NOT_FOUND ? 1 : r;
+    errno = 0;
+    code = strtol(text, &end, 10);
+    if (errno || end == text || code < INT_MIN || code > INT_MAX)
+        return crib_fail(err, CRIB_INTERNAL, 0, "exit file %s: not a number: %.20s", path, text);
+    *ret_exit = (struct shim_exit){.code = (int)code};
+    if (stat(path, &st) == 0)
+        ret_exit->finished_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    ret_exit->oom_killed = access(oom, F_OK) == 0;
+    return 0;
+}
+
+int shim_await_exit(const struct shim_paths *paths, const char *id, const char *bundle,
+                    int timeout_ms, struct shim_exit *ret_exit, struct crib_err *err)
+{
+    _cleanup_close_ int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    long long deadline = now_ms() + timeout_ms;
+    int r;
+
+    /* Watch before looking, so a file written in between is not missed. */
+    if (ino >= 0)
+        inotify_add_watch(ino, paths->exit_dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+    for (;;) {
+        struct pollfd pfd = {.fd = ino, .events = POLLIN};
+        char buf[4096];
+        long long left;
+
+        r = shim_read_exit(paths, id, bundle, ret_exit, err);
+        if (r <= 0)
+            return r;
+        left = deadline - now_ms();
+        if (left <= 0 || ino < 0)
+            return 1;
+        if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+            return crib_fail(err, CRIB_INTERNAL, errno, "wait for the exit file of %s", id);
+        while (read(ino, buf, sizeof(buf)) > 0)
+            ;
+    }
+}
+
+int shim_delete(const struct shim_paths *paths, const struct oci_handler *h, const char *id,
+                struct crib_err *err)
+{
+    const char *args[] = {"delete", "--force", id, NULL};
+    _cleanup_free_ char *exit_file = xasprintf("%s/%s", paths->exit_dir, id);
+    int r = run_runtime(h, args, NULL, 0, SHIM_RUNTIME_TIMEOUT_MS, err);
+
+    /* runc says "container does not exist" for one it never made or already deleted. */
+    if (r < 0 && strstr(err->msg, "does not exist"))
+        r = 0;
+    if (r < 0)
+        return r;
+    if (unlink(exit_file) < 0 && errno != ENOENT)
+        return crib_fail(err, CRIB_INTERNAL, errno, "remove %s", exit_file);
+    return 0;
+}
+
+/* Kills the process an exec left behind (its pid file names it). */
+static void kill_exec(const char *pidfile)
+{
+    _cleanup_free_ char *text = NULL;
+    struct crib_err ignored;
+    long pid;
+
+    if (fs_read_file(pidfile, 32, &text, NULL, &ignored) < 0)
+        return;
+    pid = strtol(text, NULL, 10);
+    if (pid > 1)
+        kill((pid_t)pid, SIGKILL);
+}
+
+int shim_exec_sync(const struct oci_handler *h, const char *id, const char *bundle,
+                   const char *const *argv, int timeout_ms, struct shim_exec_result *ret_result,
+                   struct crib_err *err)
+{
+    static unsigned long seq;
+    char bin[PATH_MAX];
+    _cleanup_free_ char *root_arg = NULL, *pidfile = NULL, *pid_arg = NULL;
+    _cleanup_free_ const char **full = NULL;
+    struct proc_result res;
+    size_t n = 0, n_args = 0;
+    int r;
+
+    while (argv[n_args])
+        n_args++;
+    full = xcalloc(n_args + 8, sizeof(*full));
+    r = runtime_argv_base(h, bin, sizeof(bin), full, &n, &root_arg, err);
+    if (r < 0)
+        return r;
+    pidfile = xasprintf("%s/exec-%d-%lu.pid", bundle, (int)getpid(),
+                        __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+    pid_arg = xasprintf("--pid-file=%s", pidfile);
+    full[n++] = "exec";
+    full[n++] = pid_arg;
+    full[n++] = id;
+    for (size_t i = 0; i < n_args; i++)
+        full[n++] = argv[i];
+    full[n] = NULL;
+    r = proc_run_io(full, shim_env, NULL, 0, timeout_ms > 0 ? timeout_ms : INT_MAX,
+                    SHIM_EXEC_MAX_OUTPUT, &res, err);
+    if (r < 0 && err->code == CRIB_TIMEOUT)
+        kill_exec(pidfile);
+    unlink(pidfile);
+    if (r < 0) {
+        if (err->code == CRIB_TIMEOUT)
+            return crib_fail(err, CRIB_TIMEOUT, 0, "command timed out after %d s in container %s",
+                             timeout_ms / 1000, id);
+        return r;
+    }
+    *ret_result = (struct shim_exec_result){
+        .exit_code = res.term_signal ? 128 + res.term_signal : res.exit_code,
+        .out = res.output,
+        .out_len = res.output_len,
+        .errout = res.errout,
+        .errout_len = res.errout_len,
+    };
+    return 0;
+}
+
+void shim_exec_result_done(struct shim_exec_result *r)
+{
+    free(r->out);
+    free(r->errout);
+    r->out = r->errout = NULL;
+}
+
+int shim_update(const struct oci_handler *h, const char *id, const char *resources_json,
+                struct crib_err *err)
+{
+    const char *args[] = {"update", "--resources", "-", id, NULL};
+    int r =
+        run_runtime(h, args, resources_json, strlen(resources_json), SHIM_RUNTIME_TIMEOUT_MS, err);
+
+    if (r < 0 && err->code == CRIB_INTERNAL)
+        err->code = CRIB_INVALID;
+    return r;
+}
+
+int shim_reopen_log(const char *bundle, struct crib_err *err)
+{
+    _cleanup_free_ char *ctl = xasprintf("%s/ctl", bundle);
+    _cleanup_close_ int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+    /* ENXIO: no reader on the FIFO, conmon has gone with its container. */
+    if (fd < 0)
+        return crib_fail(err, errno == ENXIO || errno == ENOENT ? CRIB_STATE : CRIB_INTERNAL, errno,
+                         "reopen log: conmon's control FIFO %s", ctl);
+    if (write(fd, SHIM_CTL_REOPEN_LOG, strlen(SHIM_CTL_REOPEN_LOG)) < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "reopen log: write %s", ctl);
+    return 0;
+}

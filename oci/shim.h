@@ -1,0 +1,95 @@
+/* The per-container shim (Debian's conmon) and the OCI runtime CLI behind
+ * it. conmon runs `<runtime> create`, outlives cribd, holds the container's
+ * stdio, writes the CRI log, and leaves the exit status in a file; the rest
+ * (start, signals, exec, update, delete) talks to the runtime or the kernel
+ * directly. This is the only module that knows conmon (design.md), so a shim
+ * of our own can replace it behind the same functions. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "common/proc.h"
+#include "oci/handler.h"
+
+#define SHIM_EXEC_MAX_OUTPUT (16u << 20) /* the kubelet's own cap on ExecSync output */
+
+struct shim_paths {
+    const char *conmon;     /* the conmon binary (looked up on PATH without '/') */
+    const char *exit_dir;   /* conmon writes exit_dir/<id> with the exit code */
+    const char *socket_dir; /* attach sockets */
+};
+
+struct shim_create_request {
+    const char *id;
+    const char *bundle;   /* holds config.json; conmon keeps ctl, winsz, attach, exit here */
+    const char *log_path; /* the CRI log file, or NULL: none */
+    bool terminal, stdin_open, stdin_once;
+    int timeout_ms;
+};
+
+struct shim_exit {
+    int code;            /* exit status, or 128+signal as conmon reports it */
+    int64_t finished_ns; /* when conmon wrote the exit file */
+    bool oom_killed;
+};
+
+/* Starts conmon, which runs `<runtime> create`; returns once the container
+ * exists (created, not started) with its first process; signal and wait
+ * for that with proc_signal() and proc_wait_gone().
+ * Errors: CRIB_NOT_FOUND (no conmon or runtime binary), CRIB_TIMEOUT,
+ * CRIB_INTERNAL with the runtime's own message. */
+int shim_create(const struct shim_paths *paths, const struct oci_handler *h,
+                const struct shim_create_request *req, struct proc_identity *ret_proc,
+                struct crib_err *err);
+
+/* `<runtime> start ID`. Errors: CRIB_STATE, CRIB_INTERNAL with the runtime's message. */
+int shim_start(const struct oci_handler *h, const char *id, int timeout_ms, struct crib_err *err);
+
+/* `<runtime> state ID`: copies the status ("created", "running", "stopped",
+ * "paused") into status. Errors: CRIB_NOT_FOUND, CRIB_INTERNAL. */
+int shim_state(const struct oci_handler *h, const char *id, char *status, size_t size,
+               struct crib_err *err);
+
+/* Reads the exit status conmon left for id. Returns 0, or 1 when there is no
+ * exit file (yet). Errors: CRIB_INTERNAL (a malformed file). */
+int shim_read_exit(const struct shim_paths *paths, const char *id, const char *bundle,
+                   struct shim_exit *ret_exit, struct crib_err *err);
+
+/* Waits (up to timeout_ms) for conmon to write the exit file after the
+ * container's process has gone. Returns 0, or 1 when it did not appear. */
+int shim_await_exit(const struct shim_paths *paths, const char *id, const char *bundle,
+                    int timeout_ms, struct shim_exit *ret_exit, struct crib_err *err);
+
+/* `<runtime> delete --force ID` (kills what is left); an unknown container
+ * is fine. Also removes its exit file. Errors: CRIB_INTERNAL. */
+int shim_delete(const struct shim_paths *paths, const struct oci_handler *h, const char *id,
+                struct crib_err *err);
+
+struct shim_exec_result {
+    int exit_code;
+    char *out, *errout; /* NUL-terminated; free() them */
+    size_t out_len, errout_len;
+};
+
+/* Runs argv in the container with the container's own process settings
+ * (user, env, capabilities) and captures its output (each stream up to
+ * SHIM_EXEC_MAX_OUTPUT). timeout_ms <= 0: none. On timeout the process in
+ * the container is killed too. Errors: CRIB_TIMEOUT, CRIB_STATE (container
+ * not running), CRIB_INTERNAL. */
+int shim_exec_sync(const struct oci_handler *h, const char *id, const char *bundle,
+                   const char *const *argv, int timeout_ms, struct shim_exec_result *ret_result,
+                   struct crib_err *err);
+void shim_exec_result_done(struct shim_exec_result *r);
+
+/* `<runtime> update --resources -` with the OCI linux.resources JSON.
+ * Errors: CRIB_INVALID (the runtime refused the values), CRIB_INTERNAL. */
+int shim_update(const struct oci_handler *h, const char *id, const char *resources_json,
+                struct crib_err *err);
+
+/* Asks conmon to reopen the container's log file (after the kubelet rotated
+ * it). Errors: CRIB_STATE (conmon has gone), CRIB_INTERNAL. */
+int shim_reopen_log(const char *bundle, struct crib_err *err);
