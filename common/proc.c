@@ -21,6 +21,8 @@
 
 extern char **environ;
 
+#define PROC_TIMEOUT_GRACE_MS 2000
+
 static long long now_ms(void)
 {
     struct timespec ts;
@@ -36,6 +38,8 @@ struct child_io {
     size_t in_len, in_off;
     int in_fd, out_fd, err_fd; /* our ends; -1 when absent or done */
     size_t max_output;
+    void (*on_timeout)(void *ctx); /* before the child is killed */
+    void *on_timeout_ctx;
 };
 
 static void closefd(int *fd)
@@ -149,6 +153,12 @@ static int finish(const char *const argv[], pid_t pid, struct child_io *io, int 
         return r;
     }
     done = wait_child(pidfd, io, now_ms() + timeout_ms, res);
+    /* The hook may end what the child runs, so that the child reaps it and
+     * exits by itself; it gets a moment for that before SIGKILL. */
+    if (!done && io->on_timeout) {
+        io->on_timeout(io->on_timeout_ctx);
+        wait_child(pidfd, io, now_ms() + PROC_TIMEOUT_GRACE_MS, res);
+    }
     if (!done)
         pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -226,7 +236,20 @@ int proc_run_io(const char *const argv[], const char *const envp[], const char *
                 int timeout_ms, size_t max_output, struct proc_result *ret_result,
                 struct crib_err *err)
 {
-    struct child_io io = {.in = in, .in_len = in_len, .max_output = max_output};
+    return proc_run_io_hooked(argv, envp, in, in_len, timeout_ms, max_output, NULL, NULL,
+                              ret_result, err);
+}
+
+int proc_run_io_hooked(const char *const argv[], const char *const envp[], const char *in,
+                       size_t in_len, int timeout_ms, size_t max_output,
+                       void (*on_timeout)(void *ctx), void *ctx, struct proc_result *ret_result,
+                       struct crib_err *err)
+{
+    struct child_io io = {.in = in,
+                          .in_len = in_len,
+                          .max_output = max_output,
+                          .on_timeout = on_timeout,
+                          .on_timeout_ctx = ctx};
     int child_fds[3], r;
 
     r = open_pipes(&io, child_fds, err);
@@ -366,4 +389,20 @@ int proc_wait_gone(const struct proc_identity *proc, int timeout_ms, struct crib
         if (errno != EINTR)
             return crib_fail(err, CRIB_INTERNAL, errno, "wait for process %d", (int)proc->pid);
     }
+}
+
+bool proc_catches(const struct proc_identity *proc, int sig)
+{
+    char path[64], buf[4096];
+    _cleanup_close_ int fd = -1;
+    const char *line;
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)proc->pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+        return false;
+    buf[n] = '\0';
+    line = strstr(buf, "\nSigCgt:");
+    return line && sig > 0 && sig <= 64 && (strtoull(line + 8, NULL, 16) >> (sig - 1)) & 1;
 }

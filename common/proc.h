@@ -34,6 +34,14 @@ int proc_run_io(const char *const argv[], const char *const envp[], const char *
                 int timeout_ms, size_t max_output, struct proc_result *ret_result,
                 struct crib_err *err);
 
+/* As proc_run_io; at the timeout on_timeout(ctx) runs first (to end what
+ * the child waits for, e.g. the process a `runc exec` runs), and the child
+ * gets a moment to exit by itself before it is killed. */
+int proc_run_io_hooked(const char *const argv[], const char *const envp[], const char *in,
+                       size_t in_len, int timeout_ms, size_t max_output,
+                       void (*on_timeout)(void *ctx), void *ctx, struct proc_result *ret_result,
+                       struct crib_err *err);
+
 /* Frees what a proc_result holds. */
 void proc_result_done(struct proc_result *result);
 
@@ -59,6 +67,9 @@ int proc_open_identified(const struct proc_identity *proc);
 /* Sends sig to proc if it is still the same process. Returns 0, or 1 when
  * it has already gone. Errors: CRIB_INTERNAL. */
 int proc_signal(const struct proc_identity *proc, int sig, struct crib_err *err);
+
+/* Whether proc has a handler for sig (SigCgt in /proc/PID/status). */
+bool proc_catches(const struct proc_identity *proc, int sig);
 
 /* True while proc runs (and is still the same process). */
 bool proc_alive(const struct proc_identity *proc);

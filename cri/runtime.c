@@ -150,6 +150,8 @@ int cri_status(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMess
     /* Each feature turns true only once crib really supports it. */
     resp->features =
         CRI_NEW(call, Runtime__V1__RuntimeFeatures, runtime__v1__runtime_features__init);
+    /* Merge and Strict are resolved by crib itself (oci/user.c). */
+    resp->features->supplemental_groups_policy = true;
     if (in->verbose) {
         r = add_verbose_info(call, resp, err);
         if (r < 0)

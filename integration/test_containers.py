@@ -219,8 +219,9 @@ def test_exec_sync_output_exit_codes_and_timeout(env):
         exec_sync(e, cid, "sleep", "30", timeout=1)
     assert ei.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert time.monotonic() - t < 10
-    # The timed-out process does not linger in the container.
-    assert "sleep 30" not in exec_sync(e, cid, "ps")[1]
+    # The timed-out process does not linger in the container, not even as a zombie.
+    ps = exec_sync(e, cid, "ps", "-o", "stat,args")[1].splitlines()
+    assert not [p for p in ps if "sleep 30" in p or p.startswith("Z")], ps
     with pytest.raises(grpc.RpcError) as ei:
         exec_sync(e, cid)
     assert ei.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -258,6 +259,9 @@ def test_users_groups_and_policies(env):
     with pytest.raises(grpc.RpcError) as ei:
         create(e, container_config(e, "ghost", command=["true"], run_as_username="ghost"))
     assert ei.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "ghost" in ei.value.details()
+    with pytest.raises(grpc.RpcError) as ei:
+        create(e, container_config(e, "group-only", command=["true"], run_as_group=50))
+    assert ei.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "run_as_group" in ei.value.details()
 
 
 def test_mounts_readonly_rootfs_and_propagation(env):
@@ -352,8 +356,9 @@ def test_update_resources_and_reopen_log(env):
     time.sleep(0.3)
     os.rename(log, log + ".1")
     e.rt.ReopenContainerLog(pb.ReopenContainerLogRequest(container_id=talker))
+    assert os.path.exists(log), "the new log exists once ReopenContainerLog returns"
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not (os.path.exists(log) and os.path.getsize(log)):
+    while time.monotonic() < deadline and not os.path.getsize(log):
         time.sleep(0.05)
     assert "tick" in open(log).read()
 
@@ -427,3 +432,15 @@ def test_pod_shared_pid_namespace_has_crib_infra_as_init(env):
         time.sleep(0.05)
     assert not os.path.exists("/proc/%s" % infra)
     assert status(e, a).state == pb.CONTAINER_EXITED
+
+
+def test_stop_right_after_start_is_not_lost(env):
+    """An init ignores signals it has no handler for yet: a SIGTERM sent just
+    after the start is sent again once the process handles it."""
+    e, pb = env, env.pb
+    cid = run(e, container_config(e, "trap", command=["sh", "-c"],
+                                  args=["sleep 0.3; trap 'exit 42' TERM; while true; do sleep 0.05; done"]))
+    t = time.monotonic()
+    e.rt.StopContainer(pb.StopContainerRequest(container_id=cid, timeout=30))
+    assert time.monotonic() - t < 5
+    assert status(e, cid).exit_code == 42

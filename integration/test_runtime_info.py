@@ -36,7 +36,8 @@ def test_status_lists_handlers_and_no_unearned_features(runtime):
     for h in resp.runtime_handlers:
         assert not h.features.recursive_read_only_mounts
         assert not h.features.user_namespaces
-    assert not resp.features.supplemental_groups_policy
+    assert resp.features.supplemental_groups_policy  # resolved by crib itself
+    assert not resp.features.user_namespaces_host_network
     assert not resp.info, "info is for verbose requests only"
 
 

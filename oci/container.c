@@ -30,6 +30,8 @@
 /* How long conmon may take to write the exit file once the process is gone. */
 #define CTR_EXIT_FILE_WAIT_MS 5000
 #define CTR_KILL_WAIT_MS 30000
+/* How often a stop signal the process does not handle yet is looked at again. */
+#define CTR_RESIGNAL_MS 100
 
 struct ctr_ctx {
     struct store *store;
@@ -289,6 +291,9 @@ int ctr_config_check(const struct ctr_config *cfg, struct crib_err *err)
         (!cfg->seccomp_profile || cfg->seccomp_profile[0] != '/'))
         return crib_fail(err, CRIB_INVALID, 0,
                          "seccomp: a Localhost profile needs an absolute localhost_ref");
+    if (cfg->user.has_gid && !cfg->user.has_uid && !cfg->user.username)
+        return crib_fail(err, CRIB_INVALID, 0,
+                         "run_as_group needs run_as_user or run_as_username as well");
     if (cfg->pid_mode == 3 && (!cfg->target_id || !*cfg->target_id))
         return crib_fail(err, CRIB_INVALID, 0, "namespace_options.pid TARGET needs a target_id");
     return 0;
@@ -864,6 +869,44 @@ static int kill_and_record(struct ctr_ctx *ctx, struct ctr_record *c, struct cri
     return r < 0 ? r : 0;
 }
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sends the stop signal and waits up to timeout_ms for the process to go.
+ * A container's first process is the init of its PID namespace, and an init
+ * ignores a signal it has no handler for yet (one stopped just after its
+ * start): such a signal is sent again once the handler is there. */
+static int signal_and_wait(const struct proc_identity *proc, int sig, long long timeout_ms,
+                           struct crib_err *err)
+{
+    long long deadline = now_ms() + timeout_ms;
+    bool caught = sig == SIGKILL || proc_catches(proc, sig);
+    int r = proc_signal(proc, sig, err);
+
+    while (r == 0) {
+        long long left = deadline - now_ms();
+
+        if (left <= 0)
+            return 1;
+        r = proc_wait_gone(proc, (int)(caught || left < CTR_RESIGNAL_MS ? left : CTR_RESIGNAL_MS),
+                           err);
+        if (r != 1 || caught)
+            return r;
+        if (proc_catches(proc, sig)) {
+            caught = true;
+            r = proc_signal(proc, sig, err);
+        } else {
+            r = 0;
+        }
+    }
+    return r < 0 ? r : 0;
+}
+
 static int do_stop(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct crib_err *err)
 {
     int64_t timeout_s = *(int64_t *)arg;
@@ -873,10 +916,8 @@ static int do_stop(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct 
     if (c->state == CTR_EXITED)
         return 0;
     if (c->state == CTR_RUNNING && timeout_s > 0) {
-        r = proc_signal(&proc, c->stop_signal ? c->stop_signal : SIGTERM, err);
-        if (r == 0)
-            r = proc_wait_gone(&proc, timeout_s > INT_MAX / 1000 ? INT_MAX : (int)timeout_s * 1000,
-                               err);
+        r = signal_and_wait(&proc, c->stop_signal ? c->stop_signal : SIGTERM,
+                            timeout_s > INT_MAX / 1000 ? INT_MAX : timeout_s * 1000, err);
         if (r < 0)
             return r;
     }
@@ -1039,8 +1080,10 @@ int ctr_reopen_log(struct ctr_ctx *ctx, const char *id, struct crib_err *err)
         return r;
     if (c->state != CTR_RUNNING)
         r = crib_fail(err, CRIB_STATE, 0, "container %s is not running", id);
+    else if (!*c->log_path)
+        r = 0; /* no log: nothing to reopen */
     else
-        r = shim_reopen_log(bundle, err);
+        r = shim_reopen_log(bundle, c->log_path, err);
     ctr_record_free(c);
     return r;
 }

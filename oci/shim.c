@@ -28,6 +28,7 @@
 #define SHIM_RUNTIME_MAX_OUTPUT 8192
 /* conmon's control FIFO message that makes it reopen the log file. */
 #define SHIM_CTL_REOPEN_LOG "2 0 0\n"
+#define SHIM_REOPEN_TIMEOUT_MS 5000
 
 static const char *const shim_env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
                                        "/sbin:/bin",
@@ -358,9 +359,12 @@ int shim_delete(const struct shim_paths *paths, const struct oci_handler *h, con
     return 0;
 }
 
-/* Kills the process an exec left behind (its pid file names it). */
-static void kill_exec(const char *pidfile)
+/* Kills the process an exec runs (its pid file names it) while `runc exec`
+ * still waits for it, so that runc reaps it: killed after runc, it would be
+ * left a zombie under the container's init. */
+static void kill_exec(void *ctx)
 {
+    const char *pidfile = ctx;
     _cleanup_free_ char *text = NULL;
     struct crib_err ignored;
     long pid;
@@ -399,10 +403,8 @@ int shim_exec_sync(const struct oci_handler *h, const char *id, const char *bund
     for (size_t i = 0; i < n_args; i++)
         full[n++] = argv[i];
     full[n] = NULL;
-    r = proc_run_io(full, shim_env, NULL, 0, timeout_ms > 0 ? timeout_ms : INT_MAX,
-                    SHIM_EXEC_MAX_OUTPUT, &res, err);
-    if (r < 0 && err->code == CRIB_TIMEOUT)
-        kill_exec(pidfile);
+    r = proc_run_io_hooked(full, shim_env, NULL, 0, timeout_ms > 0 ? timeout_ms : INT_MAX,
+                           SHIM_EXEC_MAX_OUTPUT, kill_exec, pidfile, &res, err);
     unlink(pidfile);
     if (r < 0) {
         if (err->code == CRIB_TIMEOUT)
@@ -439,16 +441,51 @@ int shim_update(const struct oci_handler *h, const char *id, const char *resourc
     return r;
 }
 
-int shim_reopen_log(const char *bundle, struct crib_err *err)
+/* Waits up to timeout_ms for path to exist, watching its dir (set up by
+ * the caller before the file can appear). Returns 0, or 1 on timeout. */
+static int await_file(int ino, const char *path, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    char buf[4096];
+
+    for (;;) {
+        struct pollfd pfd = {.fd = ino, .events = POLLIN};
+        long long left;
+
+        if (access(path, F_OK) == 0)
+            return 0;
+        left = deadline - now_ms();
+        if (left <= 0 || ino < 0)
+            return 1;
+        if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+            return 1;
+        while (read(ino, buf, sizeof(buf)) > 0)
+            ;
+    }
+}
+
+int shim_reopen_log(const char *bundle, const char *log_path, struct crib_err *err)
 {
     _cleanup_free_ char *ctl = xasprintf("%s/ctl", bundle);
+    _cleanup_free_ char *log_dir = xstrdup(log_path);
     _cleanup_close_ int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    _cleanup_close_ int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    char *slash = strrchr(log_dir, '/');
 
     /* ENXIO: no reader on the FIFO, conmon has gone with its container. */
     if (fd < 0)
         return crib_fail(err, errno == ENXIO || errno == ENOENT ? CRIB_STATE : CRIB_INTERNAL, errno,
                          "reopen log: conmon's control FIFO %s", ctl);
+    if (slash)
+        *slash = '\0';
+    if (ino >= 0 && slash)
+        inotify_add_watch(ino, log_dir, IN_CREATE | IN_MOVED_TO);
     if (write(fd, SHIM_CTL_REOPEN_LOG, strlen(SHIM_CTL_REOPEN_LOG)) < 0)
         return crib_fail(err, CRIB_INTERNAL, errno, "reopen log: write %s", ctl);
+    /* conmon reopens when it reads the FIFO; the caller (the kubelet's log
+     * rotation) expects the new file once the call returns. */
+    if (await_file(ino, log_path, SHIM_REOPEN_TIMEOUT_MS) != 0)
+        return crib_fail(err, CRIB_TIMEOUT, 0, "reopen log: conmon did not create %s within %d ms",
+                         log_path, SHIM_REOPEN_TIMEOUT_MS);
     return 0;
 }

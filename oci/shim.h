@@ -90,6 +90,7 @@ void shim_exec_result_done(struct shim_exec_result *r);
 int shim_update(const struct oci_handler *h, const char *id, const char *resources_json,
                 struct crib_err *err);
 
-/* Asks conmon to reopen the container's log file (after the kubelet rotated
- * it). Errors: CRIB_STATE (conmon has gone), CRIB_INTERNAL. */
-int shim_reopen_log(const char *bundle, struct crib_err *err);
+/* Asks conmon to reopen the container's log file log_path (after the
+ * kubelet rotated it) and waits until it exists again. Errors: CRIB_STATE
+ * (conmon has gone), CRIB_TIMEOUT, CRIB_INTERNAL. */
+int shim_reopen_log(const char *bundle, const char *log_path, struct crib_err *err);
