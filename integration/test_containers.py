@@ -444,3 +444,36 @@ def test_stop_right_after_start_is_not_lost(env):
     e.rt.StopContainer(pb.StopContainerRequest(container_id=cid, timeout=30))
     assert time.monotonic() - t < 5
     assert status(e, cid).exit_code == 42
+
+
+def test_recursive_read_only_mounts(env):
+    e, pb = env, env.pb
+    host = os.path.join(e.workdir, "rro")
+    sub = os.path.join(host, "sub")
+    os.makedirs(sub)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", sub], check=True)
+    try:
+        plain = sleeper(e, "ro", mounts=[{"container_path": "/v", "host_path": host, "readonly": True}])
+        rro = sleeper(e, "rro", mounts=[{"container_path": "/v", "host_path": host, "readonly": True,
+                                         "recursive_read_only": True}])
+        assert exec_sync(e, plain, "touch", "/v/sub/f")[0] == 0, "a plain ro bind leaves submounts writable"
+        assert exec_sync(e, rro, "touch", "/v/sub/f2")[0] != 0
+        assert exec_sync(e, rro, "touch", "/v/f3")[0] != 0
+        assert exec_sync(e, rro, "cat", "/v/sub/f")[0] == 0
+        assert status(e, rro).mounts[0].recursive_read_only
+        # The read-only copy lives in the container's mount namespace only, so
+        # the host path is not kept busy on the node.
+        assert not [m for m in mounts_under(os.path.join(e.cribd.state, "containers")) if "/rro/" in m]
+        # The host keeps its own mount writable.
+        open(os.path.join(sub, "host-writes"), "w").close()
+        for bad in ({"readonly": False}, {"propagation": pb.PROPAGATION_HOST_TO_CONTAINER}):
+            m = {"container_path": "/v", "host_path": host, "readonly": True, "recursive_read_only": True}
+            m.update(bad)
+            with pytest.raises(grpc.RpcError) as ei:
+                create(e, container_config(e, "bad-rro-%d" % len(str(bad)), command=["true"], mounts=[m]))
+            assert ei.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        for cid in (plain, rro):
+            e.rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid))
+        assert not mounts_under(os.path.join(e.cribd.state, "containers"))
+    finally:
+        subprocess.run(["umount", sub], check=False)

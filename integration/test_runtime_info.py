@@ -34,7 +34,7 @@ def test_status_lists_handlers_and_no_unearned_features(runtime):
     names = [h.name for h in resp.runtime_handlers]
     assert names == ["", "runc"]
     for h in resp.runtime_handlers:
-        assert not h.features.recursive_read_only_mounts
+        assert h.features.recursive_read_only_mounts  # crib makes the read-only copies itself
         assert not h.features.user_namespaces
     assert resp.features.supplemental_groups_policy  # resolved by crib itself
     assert not resp.features.user_namespaces_host_network

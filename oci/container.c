@@ -67,6 +67,26 @@ static char *bundle_of(const struct ctr_ctx *ctx, const char *id)
     return xasprintf("%s/%s", ctx->bundles_dir, id);
 }
 
+/* The read-only copies of recursive read-only volumes (bundle/rro/N) come
+ * off before the bundle is removed. */
+static int unmount_readonly_copies(const char *bundle, struct crib_err *err)
+{
+    _cleanup_free_ char *dir = xasprintf("%s/rro", bundle);
+    _cleanup_(closedirp) DIR *d = opendir(dir);
+    struct dirent *de;
+    int r = 0;
+
+    while (d && r >= 0 && (de = readdir(d))) {
+        _cleanup_free_ char *path = NULL;
+
+        if (de->d_name[0] == '.')
+            continue;
+        path = xasprintf("%s/%s", dir, de->d_name);
+        r = rootfs_unmount(path, err);
+    }
+    return r;
+}
+
 /* The on-disk state of a container goes, in reverse order of its making:
  * runtime state, rootfs mount, bundle, writable layer. What is already gone
  * is fine, so this runs again after a crash. */
@@ -83,6 +103,8 @@ static int teardown(struct ctr_ctx *ctx, const char *id, struct oci_handler *h,
             r = shim_delete(&ctx->shim, &ctx->handlers[i], id, err);
     if (r >= 0)
         r = rootfs_unmount(rootfs, err);
+    if (r >= 0)
+        r = unmount_readonly_copies(bundle, err);
     if (r < 0)
         return r;
     bundles = open(ctx->bundles_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -378,9 +400,11 @@ static void add_mount(struct create_state *s, const char *dest, const char *src,
 
 /* The pod's files and /dev/shm first, then the config's mounts; a pod file
  * the config mounts itself is left to the config. A missing host path is
- * made as a dir, as containerd does. */
+ * made as a dir, as containerd does. A recursive read-only mount binds from
+ * a read-only copy of the host tree made here (bundle/rro/N), because runc
+ * 1.1 cannot make submounts read-only itself. */
 static int collect_mounts(struct create_state *s, const struct ctr_pod *pod,
-                          const struct ctr_config *cfg, struct crib_err *err)
+                          const struct ctr_config *cfg, const char *bundle, struct crib_err *err)
 {
     static const char *const pod_files[][2] = {{"/etc/hostname", "hostname"},
                                                {"/etc/hosts", "hosts"},
@@ -406,8 +430,16 @@ static int collect_mounts(struct create_state *s, const struct ctr_pod *pod,
             if (r < 0)
                 return r;
         }
-        add_mount(s, m->container_path, m->host_path, m->readonly, m->recursive_readonly,
-                  m->propagation);
+        if (m->recursive_readonly) {
+            const char *copy = keep(s, xasprintf("%s/rro/%zu", bundle, i));
+            int r = rootfs_bind_readonly(m->host_path, copy, err);
+
+            if (r < 0)
+                return crib_wrap(err, "mounts[%zu]", i);
+            add_mount(s, m->container_path, copy, true, true, 0);
+            continue;
+        }
+        add_mount(s, m->container_path, m->host_path, m->readonly, false, m->propagation);
     }
     return 0;
 }
@@ -735,7 +767,7 @@ static int make_container(struct ctr_ctx *ctx, const struct ctr_pod *pod, struct
     if (r >= 0)
         r = make_process(pod, img, cfg, &s, err);
     if (r >= 0)
-        r = collect_mounts(&s, pod, cfg, err);
+        r = collect_mounts(&s, pod, cfg, bundle, err);
     if (r >= 0)
         r = collect_devices(&s, cfg, err);
     if (r >= 0)
@@ -755,6 +787,11 @@ static int make_container(struct ctr_ctx *ctx, const struct ctr_pod *pod, struct
                                                       cfg->stdin_open, cfg->stdin_once,
                                                       CTR_SHIM_TIMEOUT_MS},
                         &proc, err);
+    /* The container's mount namespace has its own copies of the read-only
+     * trees now; the host's would keep the host paths busy (a user could not
+     * unmount or remove them). */
+    if (r >= 0)
+        r = unmount_readonly_copies(bundle, err);
     CRASH_POINT("container-create-shim");
     if (r >= 0) {
         rec = record_of(id, pod, h, img, cfg, &ids, &proc, log_path);

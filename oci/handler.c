@@ -41,6 +41,9 @@ void handler_init(struct oci_handler *h, const char *name, const char *path, con
     h->path = xstrdup(path);
     h->root = xstrdup(root);
     h->kind = kind;
+    /* crib makes the read-only copies itself (storage/rootfs.c), so every
+     * runtime gets them. */
+    h->features.recursive_read_only_mounts = true;
     pthread_mutex_init(&h->probe.lock, NULL);
 }
 

@@ -376,3 +376,25 @@ int rootfs_usage(const char *dir, int64_t *ret_bytes, int64_t *ret_inodes, struc
     *ret_inodes = u.inodes;
     return 0;
 }
+
+int rootfs_bind_readonly(const char *source, const char *target, struct crib_err *err)
+{
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY, .propagation = MS_PRIVATE};
+    _cleanup_close_ int tree = -1;
+    int r = fs_mkdir_p(target, 0700, err);
+
+    if (r < 0)
+        return r;
+    /* A detached copy of the whole tree, made read-only mount by mount before
+     * anyone can see it, then attached (mount_setattr, kernel >= 5.12). */
+    tree = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    if (tree < 0)
+        return crib_fail(err, errno == ENOENT ? CRIB_NOT_FOUND : CRIB_INTERNAL, errno,
+                         "clone the mounts of %s", source);
+    if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "make the mounts of %s read-only", source);
+    if (move_mount(tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "attach the read-only %s on %s", source,
+                         target);
+    return 0;
+}

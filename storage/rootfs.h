@@ -35,6 +35,12 @@ int rootfs_mount(const struct rootfs_spec *spec, struct crib_err *err);
  * EBUSY); not mounted is fine. Errors: CRIB_INTERNAL. */
 int rootfs_unmount(const char *target, struct crib_err *err);
 
+/* Makes target (created if missing) a recursive bind of source in which
+ * every mount, submounts included, is read-only and private: what a
+ * container's recursive read-only volume binds from. Undo with
+ * rootfs_unmount(). Errors: CRIB_NOT_FOUND (no source), CRIB_INTERNAL. */
+int rootfs_bind_readonly(const char *source, const char *target, struct crib_err *err);
+
 /* True when target is a mountpoint (statx STATX_ATTR_MOUNT_ROOT or a
  * different st_dev from its parent). */
 bool rootfs_is_mounted(const char *target);
