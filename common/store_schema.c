@@ -90,6 +90,11 @@ const struct store_migration store_migrations[] = {
                ") STRICT;"
                "CREATE INDEX containers_by_pod ON containers(pod_id);",
     },
+    {
+        /* A pod's user namespace: "" (the node's) or its uid and gid ranges. */
+        .what = "pod user namespaces",
+        .sql = "ALTER TABLE pods ADD COLUMN userns TEXT NOT NULL DEFAULT '';",
+    },
 };
 
 const size_t store_n_migrations = ARRAY_SIZE(store_migrations);

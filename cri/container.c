@@ -262,6 +262,7 @@ static int pod_of(struct cri_call *call, const char *pod_id, struct ctr_pod *out
                   const char **ret_handler, struct crib_err *err)
 {
     struct pod_record *p = NULL;
+    struct ns_userns userns;
     char *dir;
     int r = pod_get(call->rt->pods, pod_id, &p, err);
 
@@ -292,6 +293,13 @@ static int pod_of(struct cri_call *call, const char *pod_id, struct ctr_pod *out
         out->ipcns = arena_printf(&call->arena, "%s/ipc", dir);
     if (p->pid_mode == POD_NS_POD)
         out->pidns = arena_printf(&call->arena, "%s/pid", dir);
+    if (pods_userns_parse(p->userns, &userns) == 1) {
+        out->userns = arena_printf(&call->arena, "%s/user", dir);
+        out->uid_map = (struct spec_id_mapping){userns.uid.container_id, userns.uid.host_id,
+                                                userns.uid.length};
+        out->gid_map = (struct spec_id_mapping){userns.gid.container_id, userns.gid.host_id,
+                                                userns.gid.length};
+    }
     *ret_handler = arena_strdup(&call->arena, p->runtime_handler);
     free(dir);
     pod_record_free(p);

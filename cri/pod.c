@@ -25,7 +25,30 @@ static struct pod_kv *kv_from(struct cri_call *call, Runtime__V1__PodSandboxConf
     return kv;
 }
 
-static void namespaces_of(const Runtime__V1__PodSandboxConfig *c, struct pod_config *cfg)
+static struct ns_id_range *ranges_of(struct cri_call *call, Runtime__V1__IDMapping **m, size_t n)
+{
+    struct ns_id_range *r = arena_alloc(&call->arena, (n ? n : 1) * sizeof(*r));
+
+    for (size_t i = 0; i < n; i++)
+        r[i] = (struct ns_id_range){m[i]->container_id, m[i]->host_id, m[i]->length};
+    return r;
+}
+
+static void userns_of(struct cri_call *call, const Runtime__V1__UserNamespace *u,
+                      struct pod_config *cfg)
+{
+    /* No options: the node's user namespace, as before user namespaces. */
+    cfg->userns_mode = u ? (enum pod_ns_mode)u->mode : POD_NS_NODE;
+    if (!u)
+        return;
+    cfg->n_uid_ranges = u->n_uids;
+    cfg->uid_ranges = ranges_of(call, u->uids, u->n_uids);
+    cfg->n_gid_ranges = u->n_gids;
+    cfg->gid_ranges = ranges_of(call, u->gids, u->n_gids);
+}
+
+static void namespaces_of(struct cri_call *call, const Runtime__V1__PodSandboxConfig *c,
+                          struct pod_config *cfg)
 {
     const Runtime__V1__NamespaceOption *ns = NULL;
 
@@ -36,6 +59,7 @@ static void namespaces_of(const Runtime__V1__PodSandboxConfig *c, struct pod_con
     cfg->net_mode = ns ? (enum pod_ns_mode)ns->network : POD_NS_POD;
     cfg->ipc_mode = ns ? (enum pod_ns_mode)ns->ipc : POD_NS_POD;
     cfg->pid_mode = ns ? (enum pod_ns_mode)ns->pid : POD_NS_CONTAINER;
+    userns_of(call, ns ? ns->userns_options : NULL, cfg);
 }
 
 static void sysctls_of(struct cri_call *call, const Runtime__V1__LinuxPodSandboxConfig *l,
@@ -119,7 +143,7 @@ static int config_of(struct cri_call *call, const Runtime__V1__RunPodSandboxRequ
         cfg->dns = (struct pod_dns){(const char *const *)dns->servers,  dns->n_servers,
                                     (const char *const *)dns->searches, dns->n_searches,
                                     (const char *const *)dns->options,  dns->n_options};
-    namespaces_of(c, cfg);
+    namespaces_of(call, c, cfg);
     sysctls_of(call, c->linux, cfg);
     cfg->capability_args = port_mappings_of(call, c);
     return 0;
@@ -247,6 +271,33 @@ static Runtime__V1__PodSandbox *sandbox_of(struct cri_call *call, const struct p
     return o;
 }
 
+static Runtime__V1__IDMapping **mapping_out(struct cri_call *call, const struct ns_id_range *r)
+{
+    Runtime__V1__IDMapping **m = arena_alloc(&call->arena, sizeof(*m));
+
+    m[0] = CRI_NEW(call, Runtime__V1__IDMapping, runtime__v1__idmapping__init);
+    m[0]->container_id = r->container_id;
+    m[0]->host_id = r->host_id;
+    m[0]->length = r->length;
+    return m;
+}
+
+static Runtime__V1__UserNamespace *userns_status(struct cri_call *call, const struct pod_record *p)
+{
+    Runtime__V1__UserNamespace *u =
+        CRI_NEW(call, Runtime__V1__UserNamespace, runtime__v1__user_namespace__init);
+    struct ns_userns userns;
+
+    u->mode = RUNTIME__V1__NAMESPACE_MODE__NODE;
+    if (pods_userns_parse(p->userns, &userns) == 1) {
+        u->mode = RUNTIME__V1__NAMESPACE_MODE__POD;
+        u->n_uids = u->n_gids = 1;
+        u->uids = mapping_out(call, &userns.uid);
+        u->gids = mapping_out(call, &userns.gid);
+    }
+    return u;
+}
+
 static Runtime__V1__LinuxPodSandboxStatus *linux_status(struct cri_call *call,
                                                         const struct pod_record *p)
 {
@@ -259,6 +310,7 @@ static Runtime__V1__LinuxPodSandboxStatus *linux_status(struct cri_call *call,
     ns->options->network = (Runtime__V1__NamespaceMode)p->net_mode;
     ns->options->pid = (Runtime__V1__NamespaceMode)p->pid_mode;
     ns->options->ipc = (Runtime__V1__NamespaceMode)p->ipc_mode;
+    ns->options->userns_options = userns_status(call, p);
     l->namespaces = ns;
     return l;
 }

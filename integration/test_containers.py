@@ -477,3 +477,67 @@ def test_recursive_read_only_mounts(env):
         assert not mounts_under(os.path.join(e.cribd.state, "containers"))
     finally:
         subprocess.run(["umount", sub], check=False)
+
+
+def userns_pod(e, mode, uids=(), gids=()):
+    pb = e.pb
+    cfg = pb.PodSandboxConfig()
+    cfg.CopyFrom(e.pod_cfg)
+    cfg.metadata.name = "userns-%d-%d" % (mode, len(uids))
+    u = cfg.linux.security_context.namespace_options.userns_options
+    u.mode = mode
+    for c, h, n in uids:
+        u.uids.add(container_id=c, host_id=h, length=n)
+    for c, h, n in gids:
+        u.gids.add(container_id=c, host_id=h, length=n)
+    return cfg
+
+
+def test_user_namespace_pod_with_idmapped_rootfs_and_volumes(env):
+    e, pb = env, env.pb
+    HOST = 200000
+    # The pod's root (HOST on the node) must reach the bundle under cribd's state dir.
+    d = e.cribd.state
+    while d != "/":
+        os.chmod(d, os.stat(d).st_mode | 0o111)
+        d = os.path.dirname(d)
+    cfg = userns_pod(e, pb.POD, [(0, HOST, 65536)], [(0, HOST, 65536)])
+    e.pod = e.rt.RunPodSandbox(pb.RunPodSandboxRequest(config=cfg)).pod_sandbox_id
+    e.pod_cfg = cfg
+    st = e.rt.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=e.pod)).status
+    u = st.linux.namespaces.options.userns_options
+    assert u.mode == pb.POD and (u.uids[0].host_id, u.uids[0].length) == (HOST, 65536)
+    vol = os.path.join(e.workdir, "uvol")
+    os.makedirs(vol)
+    open(os.path.join(vol, "by-host-root"), "w").close()
+    cid = sleeper(e, "u", mounts=[{"container_path": "/vol", "host_path": vol}])
+    assert exec_sync(e, cid, "cat", "/proc/self/uid_map")[1].split() == ["0", str(HOST), "65536"]
+    # The image's files are root's inside (idmapped layers), and so is the volume.
+    assert exec_sync(e, cid, "stat", "-c", "%u:%g", "/bin/busybox", "/etc", "/",
+                     "/vol/by-host-root")[1].split() == ["0:0"] * 4
+    assert exec_sync(e, cid, "touch", "/written", "/vol/by-container-root") == (0, "", "")
+    upper = os.path.join(e.cribd.root, "containers", cid, "upper", "written")
+    assert (os.stat(upper).st_uid, os.stat(upper).st_gid) == (HOST, HOST)
+    assert os.stat(os.path.join(vol, "by-container-root")).st_uid == 0
+    assert not [m for m in mounts_under(os.path.join(e.cribd.state, "containers")) if "/copies/" in m or "/idmap/" in m]
+    e.rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid))
+    e.rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=e.pod))
+    e.rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=e.pod))
+
+
+def test_user_namespace_modes_that_are_refused(env):
+    e, pb = env, env.pb
+    bad = [userns_pod(e, pb.CONTAINER), userns_pod(e, pb.TARGET),
+           userns_pod(e, pb.POD, [(0, 1000, 100), (0, 2000, 100)], [(0, 1000, 100), (0, 2000, 100)]),
+           userns_pod(e, pb.POD, [(1, 1000, 100)], [(1, 1000, 100)])]
+    for cfg in bad:
+        with pytest.raises(grpc.RpcError) as ei:
+            e.rt.RunPodSandbox(pb.RunPodSandboxRequest(config=cfg))
+        assert ei.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "userns" in ei.value.details()
+    assert len(e.rt.ListPodSandbox(pb.ListPodSandboxRequest()).items) == 1
+    # NODE: the node's own user namespace.
+    cfg = userns_pod(e, pb.NODE)
+    e.pod = e.rt.RunPodSandbox(pb.RunPodSandboxRequest(config=cfg)).pod_sandbox_id
+    e.pod_cfg = cfg
+    cid = sleeper(e, "node")
+    assert exec_sync(e, cid, "cat", "/proc/self/uid_map")[1] == open("/proc/self/uid_map").read()

@@ -199,3 +199,41 @@ def test_a_retried_run_gets_the_first_attempts_pod(make_cribd, api, workdir):
         assert e.value.code() == grpc.StatusCode.ALREADY_EXISTS and ids[0] in e.value.details()
         rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=ids[0]))
     assert d.stop() == 0
+
+
+def nat_rules_for(port):
+    out = subprocess.run(["iptables", "-t", "nat", "-S"], capture_output=True, text=True).stdout
+    return [l for l in out.splitlines() if "--dport %d " % port in l + " "]
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/iptables"), reason="iptables is not installed")
+def test_host_ports_are_mapped_and_unmapped_on_stop(make_cribd, api, workdir):
+    """portmap removes only the mappings DEL names: DEL must pass the ADD's."""
+    from registry import free_port
+    pb, pb_grpc = api
+    n = 20 + (os.getpid() + 7) % 200
+    bridge = "cribit%d" % n
+    d = make_cribd(cni=False)
+    conf = {"cniVersion": "1.0.0", "name": "crib-pm", "plugins": [
+        {"type": "bridge", "bridge": bridge, "isGateway": True, "ipMasq": False,
+         "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.204.%d.0/24" % n}]],
+                  "dataDir": os.path.join(workdir, "ipam")}},
+        {"type": "portmap", "capabilities": {"portMappings": True}}]}
+    with open(os.path.join(d.conf_dir, "10-crib-pm.conflist"), "w") as f:
+        json.dump(conf, f)
+    d.start()
+    port = free_port()
+    cfg = pod_config(pb)
+    cfg.port_mappings.add(container_port=80, host_port=port)
+    try:
+        with d.channel() as ch:
+            rt = pb_grpc.RuntimeServiceStub(ch)
+            pid = run(pb, rt, cfg)
+            assert nat_rules_for(port)
+            rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pid))
+            assert not nat_rules_for(port)
+            rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))
+        assert d.stop() == 0
+    finally:
+        d.kill()
+        subprocess.run(["ip", "link", "del", bridge], capture_output=True)

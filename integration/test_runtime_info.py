@@ -35,7 +35,7 @@ def test_status_lists_handlers_and_no_unearned_features(runtime):
     assert names == ["", "runc"]
     for h in resp.runtime_handlers:
         assert h.features.recursive_read_only_mounts  # crib makes the read-only copies itself
-        assert not h.features.user_namespaces
+        assert h.features.user_namespaces
     assert resp.features.supplemental_groups_policy  # resolved by crib itself
     assert not resp.features.user_namespaces_host_network
     assert not resp.info, "info is for verbose requests only"

@@ -67,11 +67,11 @@ static char *bundle_of(const struct ctr_ctx *ctx, const char *id)
     return xasprintf("%s/%s", ctx->bundles_dir, id);
 }
 
-/* The read-only copies of recursive read-only volumes (bundle/rro/N) come
- * off before the bundle is removed. */
-static int unmount_readonly_copies(const char *bundle, struct crib_err *err)
+/* The copies volumes bind from (bundle/copies/N) come off once the
+ * container has its own, and before the bundle is removed. */
+static int unmount_copies(const char *bundle, struct crib_err *err)
 {
-    _cleanup_free_ char *dir = xasprintf("%s/rro", bundle);
+    _cleanup_free_ char *dir = xasprintf("%s/copies", bundle);
     _cleanup_(closedirp) DIR *d = opendir(dir);
     struct dirent *de;
     int r = 0;
@@ -104,7 +104,7 @@ static int teardown(struct ctr_ctx *ctx, const char *id, struct oci_handler *h,
     if (r >= 0)
         r = rootfs_unmount(rootfs, err);
     if (r >= 0)
-        r = unmount_readonly_copies(bundle, err);
+        r = unmount_copies(bundle, err);
     if (r < 0)
         return r;
     bundles = open(ctx->bundles_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -271,7 +271,10 @@ int ctr_open(struct store *store, const struct ctr_paths *paths, struct oci_hand
     dirs[2] = ctx->exit_dir;
     dirs[3] = ctx->socket_dir;
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-        r = fs_mkdir_p(dirs[i], 0700, err);
+        r = fs_mkdir_p(dirs[i], 0711, err);
+        /* Traversable (not listable) by a pod's user-namespaced root. */
+        if (r >= 0 && chmod(dirs[i], 0711) < 0)
+            r = crib_fail(err, CRIB_INTERNAL, errno, "chmod %s", dirs[i]);
         if (r < 0)
             return r;
     }
@@ -400,11 +403,13 @@ static void add_mount(struct create_state *s, const char *dest, const char *src,
 
 /* The pod's files and /dev/shm first, then the config's mounts; a pod file
  * the config mounts itself is left to the config. A missing host path is
- * made as a dir, as containerd does. A recursive read-only mount binds from
- * a read-only copy of the host tree made here (bundle/rro/N), because runc
- * 1.1 cannot make submounts read-only itself. */
+ * made as a dir, as containerd does. A recursive read-only volume, and any
+ * volume of a pod with its own user namespace (userns_fd >= 0), binds from
+ * a copy of the host tree made here (bundle/copies/N) read-only or
+ * idmapped, because runc 1.1 can do neither itself. */
 static int collect_mounts(struct create_state *s, const struct ctr_pod *pod,
-                          const struct ctr_config *cfg, const char *bundle, struct crib_err *err)
+                          const struct ctr_config *cfg, const char *bundle, int userns_fd,
+                          struct crib_err *err)
 {
     static const char *const pod_files[][2] = {{"/etc/hostname", "hostname"},
                                                {"/etc/hosts", "hosts"},
@@ -430,13 +435,14 @@ static int collect_mounts(struct create_state *s, const struct ctr_pod *pod,
             if (r < 0)
                 return r;
         }
-        if (m->recursive_readonly) {
-            const char *copy = keep(s, xasprintf("%s/rro/%zu", bundle, i));
-            int r = rootfs_bind_readonly(m->host_path, copy, err);
+        if (m->recursive_readonly || userns_fd >= 0) {
+            const char *copy = keep(s, xasprintf("%s/copies/%zu", bundle, i));
+            int r = rootfs_bind_copy(m->host_path, copy, m->recursive_readonly, userns_fd, err);
 
             if (r < 0)
                 return crib_wrap(err, "mounts[%zu]", i);
-            add_mount(s, m->container_path, copy, true, true, 0);
+            add_mount(s, m->container_path, copy, m->readonly, m->recursive_readonly,
+                      m->propagation);
             continue;
         }
         add_mount(s, m->container_path, m->host_path, m->readonly, false, m->propagation);
@@ -613,6 +619,11 @@ static int build_spec(struct ctr_ctx *ctx, const struct ctr_pod *pod, const stru
         .netns_path = pod->netns,
         .ipcns_path = pod->ipcns,
         .utsns_path = pod->utsns,
+        .userns_path = pod->userns,
+        .n_uid_mappings = pod->userns ? 1 : 0,
+        .uid_mappings = &pod->uid_map,
+        .n_gid_mappings = pod->userns ? 1 : 0,
+        .gid_mappings = &pod->gid_map,
         .host_net = pod->host_net,
         .host_ipc = pod->host_ipc,
         .host_uts = pod->host_net,
@@ -746,6 +757,7 @@ static int make_container(struct ctr_ctx *ctx, const struct ctr_pod *pod, struct
     _cleanup_free_ char *config = xasprintf("%s/config.json", bundle);
     _cleanup_free_ char *log_path = log_path_of(pod, cfg);
     _cleanup_free_ char *log_dir = NULL;
+    _cleanup_close_ int userns_fd = -1;
     struct create_state s = {0};
     struct user_ids ids;
     struct proc_identity proc;
@@ -757,17 +769,31 @@ static int make_container(struct ctr_ctx *ctx, const struct ctr_pod *pod, struct
     if (r >= 0)
         r = fs_mkdir_p(work, 0700, err);
     if (r >= 0)
-        r = fs_mkdir_p(rootfs, 0700, err);
+        r = fs_mkdir_p(rootfs, 0711, err); /* a user-namespaced runc must reach it */
+    if (r >= 0 && pod->userns) {
+        userns_fd = open(pod->userns, O_RDONLY | O_CLOEXEC);
+        if (userns_fd < 0)
+            r = crib_fail(err, CRIB_INTERNAL, errno, "open the pod's user namespace %s",
+                          pod->userns);
+    }
     if (r >= 0)
-        r = rootfs_mount(
-            &(struct rootfs_spec){img->layer_dirs, img->n_layers, upper, work, rootfs, false}, err);
+        r = rootfs_mount(&(struct rootfs_spec){.lower_dirs = img->layer_dirs,
+                                               .n_lower = img->n_layers,
+                                               .upper_dir = upper,
+                                               .work_dir = work,
+                                               .target = rootfs,
+                                               .idmap = userns_fd >= 0,
+                                               .idmap_userns_fd = userns_fd,
+                                               .owner_uid = pod->uid_map.host_id,
+                                               .owner_gid = pod->gid_map.host_id},
+                         err);
     CRASH_POINT("container-create-rootfs");
     if (r >= 0)
         r = resolve_user(rootfs, img, cfg, &ids, err);
     if (r >= 0)
         r = make_process(pod, img, cfg, &s, err);
     if (r >= 0)
-        r = collect_mounts(&s, pod, cfg, bundle, err);
+        r = collect_mounts(&s, pod, cfg, bundle, userns_fd, err);
     if (r >= 0)
         r = collect_devices(&s, cfg, err);
     if (r >= 0)
@@ -791,7 +817,7 @@ static int make_container(struct ctr_ctx *ctx, const struct ctr_pod *pod, struct
      * trees now; the host's would keep the host paths busy (a user could not
      * unmount or remove them). */
     if (r >= 0)
-        r = unmount_readonly_copies(bundle, err);
+        r = unmount_copies(bundle, err);
     CRASH_POINT("container-create-shim");
     if (r >= 0) {
         rec = record_of(id, pod, h, img, cfg, &ids, &proc, log_path);

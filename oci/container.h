@@ -25,7 +25,9 @@ struct ctr_pod {
     const char *dir; /* the pod's state dir: hostname, hosts, resolv.conf, shm */
     /* Namespace paths to join; NULL where the pod uses the node's. */
     const char *netns, *ipcns, *utsns;
-    const char *pidns; /* the pod's shared PID namespace (infra), or NULL */
+    const char *pidns;                       /* the pod's shared PID namespace (infra), or NULL */
+    const char *userns;                      /* the pod's user namespace, or NULL: the node's */
+    struct spec_id_mapping uid_map, gid_map; /* with userns */
     bool host_net, host_ipc, host_pid;
     const char *hostname;
     const char *cgroup_parent; /* "" or NULL: none */

@@ -44,6 +44,9 @@ void handler_init(struct oci_handler *h, const char *name, const char *path, con
     /* crib makes the read-only copies itself (storage/rootfs.c), so every
      * runtime gets them. */
     h->features.recursive_read_only_mounts = true;
+    /* User namespaces with idmapped rootfs and volumes, made by crib
+     * (storage/rootfs.c); gVisor has user namespaces of its own. */
+    h->features.user_namespaces = kind != HANDLER_RUNSC;
     pthread_mutex_init(&h->probe.lock, NULL);
 }
 

@@ -42,6 +42,25 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* What the runtime said went wrong: runc logs warnings before its error, so
+ * the msg of its last error line when there is one, else all it said.
+ * Points into text, which it may change. */
+static const char *runtime_error(const char *text)
+{
+    const char *line = NULL, *p = text;
+    char *msg, *end;
+
+    while ((p = strstr(p, "level=error msg=\"")))
+        line = p++;
+    if (!line)
+        return text;
+    msg = (char *)line + strlen("level=error msg=\"");
+    end = strrchr(msg, '"');
+    if (end)
+        *end = '\0';
+    return msg;
+}
+
 static int runtime_argv_base(const struct oci_handler *h, char *bin, size_t size, const char **argv,
                              size_t *n, char **root_arg, struct crib_err *err)
 {
@@ -79,7 +98,7 @@ static int run_runtime(const struct oci_handler *h, const char *const *args, con
     if (r < 0)
         return crib_wrap(err, "%s %s", h->name, args[0]);
     if (res.exit_code != 0 || res.term_signal) {
-        const char *msg = *res.errout ? res.errout : res.output;
+        const char *msg = runtime_error(*res.errout ? res.errout : res.output);
         size_t len = strlen(msg);
 
         while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
@@ -131,8 +150,9 @@ static int read_sync(int fd, int timeout_ms, pid_t *ret_pid, struct crib_err *er
         r = 0;
     } else {
         r = crib_fail(err, CRIB_INTERNAL, 0, "%s",
-                      json_object_object_get_ex(o, "message", &msg) ? json_object_get_string(msg)
-                                                                    : "conmon failed");
+                      json_object_object_get_ex(o, "message", &msg)
+                          ? runtime_error(json_object_get_string(msg))
+                          : "conmon failed");
     }
     json_object_put(o);
     return r;

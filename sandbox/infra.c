@@ -32,10 +32,11 @@ static int read_identity(const char *dir, struct proc_identity *ret, struct crib
     return 0;
 }
 
-int infra_start(const char *dir, const char *binary, struct crib_err *err)
+int infra_start(const char *dir, const char *binary, bool in_userns, struct crib_err *err)
 {
-    const char *argv[] = {binary, NULL};
     _cleanup_free_ char *path = xasprintf("%s/infra", dir), *text = NULL;
+    _cleanup_free_ char *userns = xasprintf("%s/user", dir);
+    const char *argv[] = {binary, in_userns ? userns : NULL, NULL};
     struct proc_identity id = {0};
     struct proc_result res;
     int r = proc_run(argv, INFRA_START_TIMEOUT_MS, 256, &res, err);

@@ -4,11 +4,15 @@
  * cribd stops the right process. */
 #pragma once
 
+#include <stdbool.h>
+
 #include "common/err.h"
 
 /* Runs binary (crib-infra), pins its PID namespace and records it in dir.
+ * With in_userns the PID namespace belongs to the pod's user namespace
+ * (dir/user), so that the pod's containers may join it.
  * Errors: CRIB_NOT_FOUND (no binary), CRIB_INTERNAL. */
-int infra_start(const char *dir, const char *binary, struct crib_err *err);
+int infra_start(const char *dir, const char *binary, bool in_userns, struct crib_err *err);
 
 /* Kills the infra process recorded in dir (every process of the namespace
  * dies with it) and unpins the namespace; what is already gone is fine.

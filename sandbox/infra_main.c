@@ -45,10 +45,21 @@ static void __attribute__((noreturn)) init_loop(void)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     pid_t pid;
 
+    /* A pod with a user namespace of its own (argv[1], its pin) gets a PID
+     * namespace that namespace owns, or its containers could not join it. */
+    if (argc > 1) {
+        int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0 || setns(fd, CLONE_NEWUSER) < 0) {
+            perror("crib-infra: join the pod's user namespace");
+            return 1;
+        }
+        close(fd);
+    }
     if (unshare(CLONE_NEWPID) < 0) {
         perror("crib-infra: unshare(CLONE_NEWPID)");
         return 1;

@@ -20,10 +20,8 @@ static const struct {
     const char *name;
     int clone_flag;
 } kinds_table[] = {
-    {NS_NET, "net", CLONE_NEWNET},
-    {NS_IPC, "ipc", CLONE_NEWIPC},
-    {NS_UTS, "uts", CLONE_NEWUTS},
-    {NS_PID, "pid", CLONE_NEWPID},
+    {NS_NET, "net", CLONE_NEWNET}, {NS_IPC, "ipc", CLONE_NEWIPC},    {NS_UTS, "uts", CLONE_NEWUTS},
+    {NS_PID, "pid", CLONE_NEWPID}, {NS_USER, "user", CLONE_NEWUSER},
 };
 
 const char *ns_name(enum ns_kind kind)
@@ -128,10 +126,37 @@ static int check_hostname(const char *hostname, struct crib_err *err)
     return 0;
 }
 
+/* Writes the helper's uid_map and gid_map: one range each. */
+static int write_maps(pid_t pid, const struct ns_userns *userns, struct crib_err *err)
+{
+    const struct ns_id_range *ranges[] = {&userns->uid, &userns->gid};
+    const char *files[] = {"uid_map", "gid_map"};
+
+    for (size_t i = 0; i < 2; i++) {
+        _cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int)pid, files[i]);
+        _cleanup_free_ char *line =
+            xasprintf("%u %u %u\n", ranges[i]->container_id, ranges[i]->host_id, ranges[i]->length);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+        if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+            return crib_fail(err, CRIB_INTERNAL, errno, "write %s", path);
+    }
+    return 0;
+}
+
 int ns_pin_new(const char *dir, unsigned kinds, const char *hostname, struct crib_err *err)
+{
+    return ns_pin_new_mapped(dir, kinds, hostname, NULL, err);
+}
+
+int ns_pin_new_mapped(const char *dir, unsigned kinds, const char *hostname,
+                      const struct ns_userns *userns, struct crib_err *err)
 {
     struct helper h = {.pid = -1, .hold_fd = -1};
     int r = 0;
+
+    if (userns)
+        kinds |= NS_USER;
 
     if (kinds & NS_UTS) {
         r = check_hostname(hostname, err);
@@ -139,6 +164,10 @@ int ns_pin_new(const char *dir, unsigned kinds, const char *hostname, struct cri
             return r;
     }
     r = start_helper(kinds, hostname, &h, err);
+    /* The other namespaces were made in the same unshare, so the new user
+     * namespace owns them and the pod's root has its capabilities there. */
+    if (r >= 0 && userns)
+        r = write_maps(h.pid, userns, err);
     for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(kinds_table); i++)
         if (kinds & kinds_table[i].kind)
             r = pin_one(dir, h.pid, kinds_table[i].name, err);

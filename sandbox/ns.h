@@ -4,6 +4,7 @@
  * them by path (design.md). */
 #pragma once
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -13,6 +14,16 @@ enum ns_kind {
     NS_IPC = 1u << 1,
     NS_UTS = 1u << 2,
     NS_PID = 1u << 3, /* pinned from a live process only: see ns_pin_pid */
+    NS_USER = 1u << 4,
+};
+
+/* One ID range of a user namespace: container_id.. maps to host_id.. */
+struct ns_id_range {
+    uint32_t container_id, host_id, length;
+};
+
+struct ns_userns {
+    struct ns_id_range uid, gid;
 };
 
 /* Makes new namespaces of `kinds` and pins each on dir/net, dir/ipc, dir/uts
@@ -25,6 +36,11 @@ int ns_pin_new(const char *dir, unsigned kinds, const char *hostname, struct cri
  * no new process once its init has gone, so the pod's infra process stays.
  * Errors: CRIB_INTERNAL. */
 int ns_pin_pid(const char *dir, pid_t pid, struct crib_err *err);
+
+/* As ns_pin_new, inside a new user namespace with userns's mappings, pinned
+ * on dir/user; the other new namespaces belong to it. */
+int ns_pin_new_mapped(const char *dir, unsigned kinds, const char *hostname,
+                      const struct ns_userns *userns, struct crib_err *err);
 
 /* Unmounts and removes every pin in dir; pins already gone are fine, so it
  * can run again after a crash. Errors: CRIB_INTERNAL. */

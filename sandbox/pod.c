@@ -168,6 +168,43 @@ void sandbox_close(struct sandbox_ctx *ctx)
     free(ctx);
 }
 
+static int check_range(const char *what, const struct ns_id_range *r, struct crib_err *err)
+{
+    if (r->container_id != 0)
+        return crib_fail(err, CRIB_INVALID, 0,
+                         "userns_options.%s: the range must start at container ID 0 (root), not %u",
+                         what, r->container_id);
+    if (r->length == 0 || (uint64_t)r->host_id + r->length > UINT32_MAX)
+        return crib_fail(err, CRIB_INVALID, 0, "userns_options.%s: bad range %u+%u", what,
+                         r->host_id, r->length);
+    return 0;
+}
+
+/* User namespaces as the kubelet asks for them (KEP-127): the pod's own,
+ * with one range each, or the node's. */
+static int check_userns(const struct pod_config *cfg, struct crib_err *err)
+{
+    int r;
+
+    if (cfg->userns_mode == POD_NS_NODE)
+        return 0;
+    if (cfg->userns_mode != POD_NS_POD)
+        return crib_fail(err, CRIB_INVALID, 0,
+                         "userns_options.mode %s is not supported: use POD or NODE",
+                         cfg->userns_mode == POD_NS_CONTAINER ? "CONTAINER" : "TARGET");
+    if (cfg->n_uid_ranges != 1 || cfg->n_gid_ranges != 1)
+        return crib_fail(err, CRIB_INVALID, 0,
+                         "userns_options: exactly one uid and one gid mapping are supported "
+                         "(got %zu and %zu)",
+                         cfg->n_uid_ranges, cfg->n_gid_ranges);
+    if (cfg->net_mode == POD_NS_NODE || cfg->ipc_mode == POD_NS_NODE)
+        return crib_fail(err, CRIB_INVALID, 0,
+                         "userns_options: a pod with its own user namespace cannot use the node's "
+                         "network or IPC namespace");
+    r = check_range("uids", cfg->uid_ranges, err);
+    return r < 0 ? r : check_range("gids", cfg->gid_ranges, err);
+}
+
 static int check_modes(const struct pod_config *cfg, struct crib_err *err)
 {
     if (cfg->net_mode != POD_NS_POD && cfg->net_mode != POD_NS_NODE)
@@ -179,7 +216,7 @@ static int check_modes(const struct pod_config *cfg, struct crib_err *err)
     if (cfg->pid_mode == POD_NS_TARGET)
         return crib_fail(err, CRIB_INVALID, 0,
                          "linux.security_context.namespace_options.pid TARGET is for containers");
-    return 0;
+    return check_userns(cfg, err);
 }
 
 int pod_config_check(const struct pod_config *cfg, struct crib_err *err)
@@ -214,12 +251,22 @@ static const char *pod_hostname(const struct pod_config *cfg, char node[static 6
 }
 
 /* The pod's state on disk, in the order teardown() undoes it. */
+static const struct ns_userns *userns_of(const struct pod_config *cfg, struct ns_userns *buf)
+{
+    if (cfg->userns_mode != POD_NS_POD)
+        return NULL;
+    buf->uid = cfg->uid_ranges[0];
+    buf->gid = cfg->gid_ranges[0];
+    return buf;
+}
+
 static int make_state(struct sandbox_ctx *ctx, const char *id, const struct pod_config *cfg,
                       const char *hostname, char ip[INET6_ADDRSTRLEN], struct crib_err *err)
 {
     struct podnet_pod net = {id, cfg->namespace, cfg->name, cfg->uid, cfg->capability_args};
     _cleanup_free_ char *dir = pod_dir(ctx, id);
     unsigned kinds = owned_kinds(cfg->net_mode, cfg->ipc_mode);
+    struct ns_userns userns;
     struct pod_files_spec files = {.hostname = hostname,
                                    .host_network = cfg->net_mode == POD_NS_NODE,
                                    .host_ipc = cfg->ipc_mode == POD_NS_NODE,
@@ -230,9 +277,9 @@ static int make_state(struct sandbox_ctx *ctx, const char *id, const struct pod_
 
     CRASH_POINT("pod-run-dir");
     if (r >= 0 && kinds)
-        r = ns_pin_new(dir, kinds, hostname, err);
+        r = ns_pin_new_mapped(dir, kinds, hostname, userns_of(cfg, &userns), err);
     if (r >= 0 && cfg->pid_mode == POD_NS_POD)
-        r = infra_start(dir, ctx->infra_binary, err);
+        r = infra_start(dir, ctx->infra_binary, cfg->userns_mode == POD_NS_POD, err);
     CRASH_POINT("pod-run-namespaces");
     if (r >= 0)
         r = podfiles_write(dir, &files, err);
@@ -249,7 +296,7 @@ static int make_state(struct sandbox_ctx *ctx, const char *id, const struct pod_
 }
 
 static struct pod_record record_of(const char *id, const struct pod_config *cfg,
-                                   const char *hostname, const char *ip)
+                                   const char *hostname, const char *ip, char *userns_text)
 {
     struct timespec ts;
 
@@ -274,13 +321,15 @@ static struct pod_record record_of(const char *id, const struct pod_config *cfg,
         .n_annotations = cfg->n_annotations,
         .annotations = (struct pod_kv *)cfg->annotations,
         .ip = (char *)ip,
+        .userns = userns_text,
     };
 }
 
 static int run_once(struct sandbox_ctx *ctx, const struct pod_config *cfg, char **ret_id,
                     struct crib_err *err)
 {
-    _cleanup_free_ char *holder = NULL;
+    _cleanup_free_ char *holder = NULL, *userns_text = NULL;
+    struct ns_userns userns;
     char id[IDS_LEN + 1], node[65], ip[INET6_ADDRSTRLEN] = "";
     const char *hostname = pod_hostname(cfg, node);
     struct pod_record rec;
@@ -294,7 +343,8 @@ static int run_once(struct sandbox_ctx *ctx, const struct pod_config *cfg, char 
     if (r < 0 || ids_new(id, err) < 0)
         return crib_err_ret(err);
     r = make_state(ctx, id, cfg, hostname, ip, err);
-    rec = record_of(id, cfg, hostname, ip);
+    userns_text = pods_userns_format(userns_of(cfg, &userns));
+    rec = record_of(id, cfg, hostname, ip, userns_text);
     if (r >= 0)
         r = pods_add(ctx->store, &rec, err);
     if (r < 0) {

@@ -9,6 +9,7 @@
 #include "common/store.h"
 #include "netcni/cniconf.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/ns.h"
 #include "sandbox/podfiles.h"
 #include "sandbox/pods.h"
 
@@ -26,6 +27,11 @@ struct pod_config {
     size_t n_sysctls;
     const char *const *sysctl_names, *const *sysctl_values;
     const char *capability_args; /* CNI runtimeConfig, e.g. {"portMappings": [...]}, or NULL */
+    /* The pod's user namespace: NODE (none of its own) or POD with exactly
+     * one uid and one gid range starting at container ID 0. */
+    enum pod_ns_mode userns_mode;
+    size_t n_uid_ranges, n_gid_ranges;
+    const struct ns_id_range *uid_ranges, *gid_ranges;
 };
 
 struct sandbox_ctx;

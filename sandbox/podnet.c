@@ -32,6 +32,10 @@ static int save(const char *dir, const struct cniconf *conf, const struct podnet
     json_object_object_add(who, "namespace", json_object_new_string(pod->namespace));
     json_object_object_add(who, "name", json_object_new_string(pod->name));
     json_object_object_add(who, "uid", json_object_new_string(pod->uid));
+    /* DEL needs the same capability args: portmap removes only the port
+     * mappings it is told of. */
+    if (pod->capability_args)
+        json_object_object_add(who, "capabilityArgs", json_object_new_string(pod->capability_args));
     json_object_object_add(o, "pod", who);
     json_object_object_add(o, "conf", json_tokener_parse(conf->json));
     json_object_object_add(o, "result", result_json ? json_tokener_parse(result_json) : NULL);
@@ -107,6 +111,7 @@ static int del_with(const struct cniconf_dirs *dirs, const char *dir, struct jso
     rt.pod_namespace = get_str(who, "namespace");
     rt.pod_name = get_str(who, "name");
     rt.pod_uid = get_str(who, "uid");
+    rt.capability_args = *get_str(who, "capabilityArgs") ? get_str(who, "capabilityArgs") : NULL;
     text = json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN);
     r = cniconf_parse(text, strlen(text), 1, &conf, err);
     if (r >= 0 && json_object_object_get_ex(saved, "result", &res) && res) {

@@ -2,15 +2,18 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/cleanup.h"
 #include "common/xalloc.h"
+#include "sandbox/ns.h"
 
 #define POD_COLUMNS                                                                                \
     "id, name, namespace, uid, attempt, state, created_ns, hostname, log_directory, "              \
-    "runtime_handler, net_mode, pid_mode, ipc_mode, cgroup_parent, labels, annotations, ip"
+    "runtime_handler, net_mode, pid_mode, ipc_mode, cgroup_parent, labels, annotations, ip, "      \
+    "userns"
 
 static char *kv_to_json(const struct pod_kv *kv, size_t n)
 {
@@ -70,6 +73,7 @@ void pod_record_free(struct pod_record *p)
     free_kv(p->labels, p->n_labels);
     free_kv(p->annotations, p->n_annotations);
     free(p->ip);
+    free(p->userns);
     free(p);
 }
 
@@ -94,7 +98,8 @@ static void bind_pod(sqlite3_stmt *st, const struct pod_record *p, char *labels,
     sqlite3_bind_text(st, n++, p->cgroup_parent, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, n++, labels, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, n++, annotations, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, n, p->ip ? p->ip : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, n++, p->ip ? p->ip : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, n, p->userns ? p->userns : "", -1, SQLITE_STATIC);
 }
 
 int pods_add(struct store *s, const struct pod_record *pod, struct crib_err *err)
@@ -110,7 +115,7 @@ int pods_add(struct store *s, const struct pod_record *pod, struct crib_err *err
     r = store_prepare(
         &tx,
         "INSERT INTO pods(" POD_COLUMNS ") VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         &st, err);
     if (r >= 0) {
         bind_pod(st, pod, labels, annotations);
@@ -154,6 +159,7 @@ static int read_row(sqlite3_stmt *st, struct pod_record **ret, struct crib_err *
     p->ipc_mode = (enum pod_ns_mode)sqlite3_column_int(st, 12);
     p->cgroup_parent = col_text(st, 13);
     p->ip = col_text(st, 16);
+    p->userns = col_text(st, 17);
     r = kv_from_json((const char *)sqlite3_column_text(st, 14), &p->labels, &p->n_labels, err);
     if (r >= 0)
         r = kv_from_json((const char *)sqlite3_column_text(st, 15), &p->annotations,
@@ -286,4 +292,25 @@ int pods_delete(struct store *s, const char *id, struct crib_err *err)
 
     return exec_one(s, "DELETE FROM pods WHERE id = ?1 AND ?2 = ?2", id, 0, "pod-remove-commit",
                     &changes, err);
+}
+
+char *pods_userns_format(const struct ns_userns *u)
+{
+    if (!u)
+        return xstrdup("");
+    return xasprintf("%u %u %u %u %u %u", u->uid.container_id, u->uid.host_id, u->uid.length,
+                     u->gid.container_id, u->gid.host_id, u->gid.length);
+}
+
+int pods_userns_parse(const char *text, struct ns_userns *ret)
+{
+    struct ns_userns u;
+
+    if (!text || !*text)
+        return 0;
+    if (sscanf(text, "%u %u %u %u %u %u", &u.uid.container_id, &u.uid.host_id, &u.uid.length,
+               &u.gid.container_id, &u.gid.host_id, &u.gid.length) != 6)
+        return -EINVAL;
+    *ret = u;
+    return 1;
 }

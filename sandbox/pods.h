@@ -31,8 +31,16 @@ struct pod_record {
     char *cgroup_parent; /* "" when none */
     size_t n_labels, n_annotations;
     struct pod_kv *labels, *annotations;
-    char *ip; /* "" until the network gives one */
+    char *ip;     /* "" until the network gives one */
+    char *userns; /* "" (the node's) or "UC UH UL GC GH GL": see pods_userns_parse */
 };
+
+struct ns_userns;
+
+/* The text form of a pod's user namespace ranges, and back. Returns 1 when
+ * text names a user namespace, 0 for "" (the node's), -EINVAL when malformed. */
+char *pods_userns_format(const struct ns_userns *u);
+int pods_userns_parse(const char *text, struct ns_userns *ret);
 
 /* Adds pod; crash point pod-run-commit. Errors: CRIB_EXISTS naming the pod
  * that holds the same metadata, CRIB_INTERNAL. */

@@ -230,12 +230,109 @@ static int mount_legacy(const struct rootfs_spec *spec, struct crib_err *err)
  * overlay wants two lower dirs when it has no upper, so an empty one goes below. */
 #define EMPTY_DIR "empty"
 
+/* The dir beside target where idmapped copies of the layers are attached
+ * while the overlay is made from them; overlay keeps copies of its own. */
+#define IDMAP_DIR "idmap"
+
+static char *beside_target(const struct rootfs_spec *spec, const char *name)
+{
+    return xasprintf("%.*s/%s", (int)(strrchr(spec->target, '/') - spec->target), spec->target,
+                     name);
+}
+
+static int idmap_one(const char *source, const char *target, int userns_fd, struct crib_err *err)
+{
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd};
+    _cleanup_close_ int tree = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    int r = fs_mkdir_p(target, 0700, err);
+
+    if (r < 0)
+        return r;
+    if (tree < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "clone the mount of %s", source);
+    if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "idmap %s", source);
+    if (move_mount(tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "attach the idmapped %s", source);
+    return 0;
+}
+
+/* Detaches and removes the idmapped layer copies; overlay holds its own. */
+static void idmap_release(const char *dir, size_t n)
+{
+    struct crib_err ignored;
+
+    for (size_t i = 0; i < n; i++) {
+        _cleanup_free_ char *path = xasprintf("%s/%zu", dir, i);
+
+        (void)rootfs_unmount(path, &ignored);
+        rmdir(path);
+    }
+    rmdir(dir);
+}
+
+/* Overlay itself cannot be idmapped, but its layers can (kernel >= 5.19):
+ * each lower dir becomes an idmapped copy; the upper stays as it is and
+ * belongs to the namespace's root, so what the container writes is owned
+ * by its own IDs on the host. */
+static int idmap_layers(const struct rootfs_spec *spec, const char *dir, const char ***ret_dirs,
+                        struct crib_err *err)
+{
+    const char **dirs = xcalloc(spec->n_lower + 1, sizeof(*dirs));
+    int r = 0;
+
+    for (size_t i = 0; i < spec->n_lower && r >= 0; i++) {
+        char *path = xasprintf("%s/%zu", dir, i);
+
+        dirs[i] = path;
+        r = idmap_one(spec->lower_dirs[i], path, spec->idmap_userns_fd, err);
+    }
+    if (r >= 0 && spec->upper_dir &&
+        (chown(spec->upper_dir, spec->owner_uid, spec->owner_gid) < 0 ||
+         chown(spec->work_dir, spec->owner_uid, spec->owner_gid) < 0))
+        r = crib_fail(err, CRIB_INTERNAL, errno, "chown %s", spec->upper_dir);
+    *ret_dirs = dirs;
+    return r;
+}
+
+static void strv_free(const char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free((char *)v[i]);
+    free(v);
+}
+
+static int mount_idmapped(const struct rootfs_spec *spec, unsigned flags, struct crib_err *err)
+{
+    _cleanup_free_ char *dir = beside_target(spec, IDMAP_DIR);
+    const char **dirs = NULL;
+    struct rootfs_spec mapped = *spec;
+    int r = idmap_layers(spec, dir, &dirs, err);
+
+    if (r >= 0) {
+        mapped.lower_dirs = dirs;
+        mapped.idmap = false;
+        r = rootfs_mount_with(&mapped, flags, err);
+    }
+    idmap_release(dir, spec->n_lower);
+    strv_free(dirs, spec->n_lower);
+    return r;
+}
+
 int rootfs_mount_with(const struct rootfs_spec *spec, unsigned flags, struct crib_err *err)
 {
     _cleanup_free_ char *empty = NULL;
     const char *two[2];
     struct rootfs_spec one;
     int r = check_spec(spec, err);
+
+    if (r >= 0 && spec->idmap) {
+        if (spec->upper_dir)
+            r = fs_mkdir_p(spec->upper_dir, 0755, err);
+        if (r >= 0 && spec->work_dir)
+            r = fs_mkdir_p(spec->work_dir, 0700, err);
+        return r < 0 ? r : mount_idmapped(spec, flags, err);
+    }
 
     if (r >= 0 && !spec->upper_dir && spec->n_lower == 1) {
         empty = xasprintf("%.*s/" EMPTY_DIR, (int)(strrchr(spec->target, '/') - spec->target),
@@ -377,24 +474,29 @@ int rootfs_usage(const char *dir, int64_t *ret_bytes, int64_t *ret_inodes, struc
     return 0;
 }
 
-int rootfs_bind_readonly(const char *source, const char *target, struct crib_err *err)
+int rootfs_bind_copy(const char *source, const char *target, bool recursive_readonly,
+                     int idmap_userns_fd, struct crib_err *err)
 {
-    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY, .propagation = MS_PRIVATE};
+    struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY, .propagation = MS_PRIVATE};
+    struct mount_attr idmap = {.attr_set = MOUNT_ATTR_IDMAP,
+                               .userns_fd = (uint64_t)idmap_userns_fd};
     _cleanup_close_ int tree = -1;
     int r = fs_mkdir_p(target, 0700, err);
 
     if (r < 0)
         return r;
-    /* A detached copy of the whole tree, made read-only mount by mount before
-     * anyone can see it, then attached (mount_setattr, kernel >= 5.12). */
+    /* A detached copy of the whole tree, changed before anyone can see it,
+     * then attached (mount_setattr, kernel >= 5.12). */
     tree = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
     if (tree < 0)
         return crib_fail(err, errno == ENOENT ? CRIB_NOT_FOUND : CRIB_INTERNAL, errno,
                          "clone the mounts of %s", source);
-    if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+    if (recursive_readonly &&
+        mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof(ro)) < 0)
         return crib_fail(err, CRIB_INTERNAL, errno, "make the mounts of %s read-only", source);
+    if (idmap_userns_fd >= 0 && mount_setattr(tree, "", AT_EMPTY_PATH, &idmap, sizeof(idmap)) < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "idmap %s", source);
     if (move_mount(tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-        return crib_fail(err, CRIB_INTERNAL, errno, "attach the read-only %s on %s", source,
-                         target);
+        return crib_fail(err, CRIB_INTERNAL, errno, "attach the copy of %s on %s", source, target);
     return 0;
 }

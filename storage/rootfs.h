@@ -17,6 +17,13 @@ struct rootfs_spec {
     const char *upper_dir, *work_dir;
     const char *target; /* absolute mountpoint; made if missing */
     bool read_only;     /* mounted MS_RDONLY (upper still made) */
+    /* With idmap, the layers are idmapped into the user namespace
+     * idmap_userns_fd (an fd of its pin; mount_setattr MOUNT_ATTR_IDMAP) so
+     * that the image's root owns its files inside, and the upper dir belongs
+     * to the namespace's root, owner_uid:owner_gid on the host. */
+    bool idmap;
+    int idmap_userns_fd;
+    uint32_t owner_uid, owner_gid;
 };
 
 /* Mounts the overlay on target. With the new mount API (fsopen "overlay",
@@ -35,11 +42,14 @@ int rootfs_mount(const struct rootfs_spec *spec, struct crib_err *err);
  * EBUSY); not mounted is fine. Errors: CRIB_INTERNAL. */
 int rootfs_unmount(const char *target, struct crib_err *err);
 
-/* Makes target (created if missing) a recursive bind of source in which
- * every mount, submounts included, is read-only and private: what a
- * container's recursive read-only volume binds from. Undo with
- * rootfs_unmount(). Errors: CRIB_NOT_FOUND (no source), CRIB_INTERNAL. */
-int rootfs_bind_readonly(const char *source, const char *target, struct crib_err *err);
+/* Makes target (created if missing) a recursive bind of source, changed
+ * before it is attached: with recursive_readonly every mount, submounts
+ * included, is read-only and private; with idmap_userns_fd >= 0 the top
+ * mount is idmapped into that user namespace. What a container's volume
+ * binds from when runc cannot do either itself. Undo with rootfs_unmount().
+ * Errors: CRIB_NOT_FOUND (no source), CRIB_INTERNAL. */
+int rootfs_bind_copy(const char *source, const char *target, bool recursive_readonly,
+                     int idmap_userns_fd, struct crib_err *err);
 
 /* True when target is a mountpoint (statx STATX_ATTR_MOUNT_ROOT or a
  * different st_dev from its parent). */
