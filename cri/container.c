@@ -3,6 +3,7 @@
  * UpdateContainerResources, ReopenContainerLog, ExecSync. */
 #include <json-c/json.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +106,18 @@ static void unified_of(struct cri_call *call, const Runtime__V1__LinuxContainerR
     out->unified_values = values;
 }
 
+static bool apparmor_enabled(void)
+{
+    char c = 0;
+    FILE *f = fopen("/sys/module/apparmor/parameters/enabled", "re");
+
+    if (f) {
+        c = (char)fgetc(f);
+        fclose(f);
+    }
+    return c == 'Y';
+}
+
 static void security_of(struct cri_call *call, const Runtime__V1__LinuxContainerSecurityContext *sc,
                         struct ctr_config *cfg)
 {
@@ -138,7 +151,8 @@ static void security_of(struct cri_call *call, const Runtime__V1__LinuxContainer
                       : USER_GROUPS_MERGE,
     };
     groups = arena_alloc(&call->arena, (sc->n_supplemental_groups + 1) * sizeof(*groups));
-    memcpy(groups, sc->supplemental_groups, sc->n_supplemental_groups * sizeof(*groups));
+    if (sc->n_supplemental_groups)
+        memcpy(groups, sc->supplemental_groups, sc->n_supplemental_groups * sizeof(*groups));
     cfg->user.supplemental_groups = groups;
     /* The kubelet sends empty lists for "Unmasked" procMount: then none. */
     cfg->masked_paths = (const char *const *)sc->masked_paths;
@@ -147,6 +161,16 @@ static void security_of(struct cri_call *call, const Runtime__V1__LinuxContainer
     cfg->readonly_paths = (const char *const *)sc->readonly_paths;
     cfg->n_readonly_paths = sc->n_readonly_paths;
     cfg->readonly_paths_set = cfg->masked_paths_set;
+    /* A Localhost AppArmor profile is the runtime's to apply where the node
+     * has AppArmor; elsewhere it is ignored, and said so. */
+    if (sc->apparmor &&
+        sc->apparmor->profile_type == RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost) {
+        if (apparmor_enabled())
+            cfg->apparmor_profile = sc->apparmor->localhost_ref;
+        else
+            log_info("container %s: AppArmor profile %s ignored: AppArmor is not enabled here",
+                     cfg->name, sc->apparmor->localhost_ref);
+    }
     if (sc->seccomp) {
         cfg->seccomp =
             sc->seccomp->profile_type == RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost
@@ -316,7 +340,7 @@ static int image_of(struct cri_call *call, const char *key, struct ctr_image *ou
     int r = imagestore_find(call->rt->images, key, &img, err);
 
     if (r < 0)
-        return r;
+        return crib_wrap(err, "image %s", key);
     r = imagestore_config(call->rt->images, img, &ic, NULL, err);
     if (r < 0) {
         image_record_free(img);
@@ -638,38 +662,121 @@ static bool container_matches(const struct ctr_record *c, const Runtime__V1__Con
     return labels_match(c, f);
 }
 
-static Runtime__V1__Container **select_containers(struct cri_call *call,
-                                                  const Runtime__V1__ContainerFilter *f,
-                                                  size_t *ret_n, struct crib_err *err)
+/* A full pod ID in the filter narrows the walk; a prefix is matched later. */
+static const char *pod_filter(const Runtime__V1__ContainerFilter *f)
 {
-    struct ctr_record **list;
-    Runtime__V1__Container **out;
-    size_t n, k = 0;
+    return f && f->pod_sandbox_id && strlen(f->pod_sandbox_id) == 64 ? f->pod_sandbox_id : NULL;
+}
 
-    if (ctr_list(call->rt->containers, NULL, &list, &n, err) < 0)
-        return NULL;
-    out = arena_alloc(&call->arena, (n ? n : 1) * sizeof(*out));
-    for (size_t i = 0; i < n; i++) {
-        if (container_matches(list[i], f))
-            out[k++] = container_of(call, list[i]);
-        ctr_record_free(list[i]);
+struct selection {
+    struct cri_call *call;
+    const Runtime__V1__ContainerFilter *filter;
+    Runtime__V1__Container **items;
+    size_t n, cap;
+};
+
+static void select_one(const struct ctr_record *c, void *arg)
+{
+    struct selection *s = arg;
+    Runtime__V1__Container **grown;
+
+    if (!container_matches(c, s->filter))
+        return;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 64;
+        grown = arena_alloc(&s->call->arena, s->cap * sizeof(*grown));
+        if (s->n)
+            memcpy(grown, s->items, s->n * sizeof(*grown));
+        s->items = grown;
     }
-    free(list);
-    *ret_n = k;
-    return out;
+    s->items[s->n++] = container_of(s->call, c);
+}
+
+/* The containers a filter selects (id prefix, pod, state, labels), converted. */
+static Runtime__V1__Container **
+select_containers(struct cri_call *call, const Runtime__V1__ContainerFilter *f, size_t *ret_n)
+{
+    struct selection s = {.call = call, .filter = f};
+
+    ctr_each(call->rt->containers, pod_filter(f), select_one, &s);
+    *ret_n = s.n;
+    return s.items ? s.items : arena_alloc(&call->arena, sizeof(*s.items));
+}
+
+/* A container's Container message, encoded once per record version: the
+ * kubelet lists every second, and most containers do not change between. */
+struct wire {
+    size_t len;
+    uint8_t data[];
+};
+
+static const struct wire *encoded(struct cri_call *call, const struct ctr_record *c)
+{
+    const struct wire *w = ctr_encoding_get(c);
+    Runtime__V1__Container *m;
+    struct wire *made;
+    size_t len;
+
+    if (w)
+        return w;
+    m = container_of(call, c);
+    len = protobuf_c_message_get_packed_size(&m->base);
+    made = xmalloc(sizeof(*made) + len);
+    made->len = protobuf_c_message_pack(&m->base, made->data);
+    return ctr_encoding_set(c, made);
+}
+
+struct raw_list {
+    struct cri_call *call;
+    const Runtime__V1__ContainerFilter *filter;
+    uint8_t *buf;
+    size_t len, cap;
+};
+
+static size_t put_varint(uint8_t *out, size_t v)
+{
+    size_t n = 0;
+
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+/* Appends field 1 (containers) of ListContainersResponse: tag, length, message. */
+static void append_encoded(const struct ctr_record *c, void *arg)
+{
+    struct raw_list *l = arg;
+    const struct wire *w;
+    size_t need;
+
+    if (!container_matches(c, l->filter))
+        return;
+    w = encoded(l->call, c);
+    need = l->len + 1 + 10 + w->len;
+    if (need > l->cap) {
+        l->cap = need > 2 * l->cap ? need : 2 * l->cap;
+        l->buf = xrealloc(l->buf, l->cap);
+    }
+    l->buf[l->len++] = (1 << 3) | 2; /* field 1, length-delimited */
+    l->len += put_varint(l->buf + l->len, w->len);
+    memcpy(l->buf + l->len, w->data, w->len);
+    l->len += w->len;
 }
 
 int cri_list_containers(struct cri_call *call, const ProtobufCMessage *req,
                         ProtobufCMessage **ret_resp, struct crib_err *err)
 {
     const Runtime__V1__ListContainersRequest *in = (const Runtime__V1__ListContainersRequest *)req;
-    Runtime__V1__ListContainersResponse *resp = CRI_NEW(
-        call, Runtime__V1__ListContainersResponse, runtime__v1__list_containers_response__init);
+    const Runtime__V1__ContainerFilter *f = in->filter;
+    struct raw_list l = {.call = call, .filter = f};
 
-    resp->containers = select_containers(call, in->filter, &resp->n_containers, err);
-    if (!resp->containers)
-        return crib_err_ret(err);
-    *ret_resp = &resp->base;
+    (void)err;
+    ctr_each(call->rt->containers, pod_filter(f), append_encoded, &l);
+    cri_call_reply_raw(call, l.buf ? l.buf : xmalloc(1), l.len);
+    *ret_resp = NULL;
     return 0;
 }
 
@@ -679,8 +786,8 @@ int cri_stream_containers(struct cri_call *call, const ProtobufCMessage *req,
     const Runtime__V1__StreamContainersRequest *in =
         (const Runtime__V1__StreamContainersRequest *)req;
     size_t n = 0;
-    Runtime__V1__Container **items = select_containers(call, in->filter, &n, err);
-    int r = items ? 0 : crib_err_ret(err);
+    Runtime__V1__Container **items = select_containers(call, in->filter, &n);
+    int r = 0;
 
     (void)ret_resp;
     for (size_t i = 0; r >= 0 && i < n; i += CRI_CONTAINERS_PER_MESSAGE) {

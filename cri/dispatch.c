@@ -2,6 +2,7 @@
 #include <grpc/support/time.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -167,6 +168,12 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
     return bb;
 }
 
+void cri_call_reply_raw(struct cri_call *call, void *buf, size_t len)
+{
+    call->raw_reply = grpc_slice_new(buf, len, free);
+    call->has_raw_reply = true;
+}
+
 int cri_call_send(struct cri_call *call, const ProtobufCMessage *msg, struct crib_err *err)
 {
     grpc_op ops[2] = {0};
@@ -222,7 +229,7 @@ static int handle(struct cri_call *call, ProtobufCMessage **ret_resp, struct cri
         r = m->validate(req, err);
     if (r >= 0)
         r = m->handler(call, req, ret_resp, err);
-    if (r >= 0 && !*ret_resp && !(m->flags & CRI_STREAM))
+    if (r >= 0 && !*ret_resp && !(m->flags & CRI_STREAM) && !call->has_raw_reply)
         r = crib_fail(err, CRIB_INTERNAL, 0, "%s: the handler returned no reply", m->name);
     return r;
 }
@@ -231,7 +238,10 @@ static void reply(struct cri_call *call, const ProtobufCMessage *resp, grpc_stat
                   const char *message)
 {
     grpc_slice details = grpc_slice_from_copied_string(message);
-    grpc_byte_buffer *body = resp ? pack(resp) : NULL;
+    grpc_byte_buffer *body = call->has_raw_reply && status == GRPC_STATUS_OK
+                                 ? grpc_raw_byte_buffer_create(&call->raw_reply, 1)
+                             : resp ? pack(resp)
+                                    : NULL;
     grpc_op ops[3] = {0};
     size_t n = 0;
 

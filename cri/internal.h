@@ -53,6 +53,8 @@ struct cri_call {
     ProtobufCAllocator allocator; /* protobuf-c over the arena */
     uint64_t id;
     bool initial_metadata_sent;
+    grpc_slice raw_reply; /* with has_raw_reply: the reply, already encoded */
+    bool has_raw_reply;
     pthread_mutex_t close_lock; /* cancellation is checked from helper threads too */
     bool close_received;
     int cancelled; /* set by gRPC when the close arrives */
@@ -69,6 +71,11 @@ void cri_reject(struct cri_call *call, const struct crib_err *err);
 /* Sends one message of a server-streaming reply; blocks while the client is
  * slow to read. Errors: CRIB_UNAVAILABLE when the client has gone. */
 int cri_call_send(struct cri_call *call, const ProtobufCMessage *msg, struct crib_err *err);
+
+/* Makes the call's reply these bytes, an encoded message of the method's
+ * response type (the handler then leaves *ret_resp NULL); takes buf, which
+ * must come from malloc. */
+void cri_call_reply_raw(struct cri_call *call, void *buf, size_t len);
 
 /* True once the client has cancelled or gone away, or the deadline passed.
  * Safe to call from any thread while the handler runs. */

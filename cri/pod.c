@@ -174,19 +174,17 @@ int cri_run_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
 static int each_container(struct cri_call *call, const char *pod_id, bool remove,
                           struct crib_err *err)
 {
-    struct ctr_record **list;
     size_t n;
-    int r = ctr_list(call->rt->containers, pod_id, &list, &n, err);
+    char **ids = ctr_list_ids(call->rt->containers, pod_id, &n);
+    int r = 0;
 
-    if (r < 0)
-        return r;
     for (size_t i = 0; i < n; i++) {
         if (r >= 0)
-            r = remove ? ctr_remove(call->rt->containers, list[i]->id, err)
-                       : ctr_stop(call->rt->containers, list[i]->id, 0, err);
-        ctr_record_free(list[i]);
+            r = remove ? ctr_remove(call->rt->containers, ids[i], err)
+                       : ctr_stop(call->rt->containers, ids[i], 0, err);
+        free(ids[i]);
     }
-    free(list);
+    free(ids);
     return r;
 }
 

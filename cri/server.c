@@ -63,6 +63,8 @@ static void slot_free(struct slot *s)
     grpc_call_details_destroy(&c->details);
     if (c->payload)
         grpc_byte_buffer_destroy(c->payload);
+    if (c->has_raw_reply)
+        grpc_slice_unref(c->raw_reply);
     grpc_completion_queue_shutdown(c->cq);
     (void)grpc_completion_queue_pluck(c->cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     grpc_completion_queue_destroy(c->cq);
@@ -208,8 +210,12 @@ static int listen_on(struct cri_server *srv, const char *path, struct crib_err *
 {
     _cleanup_free_ char *addr = xasprintf("unix:%s", path);
     grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    /* The socket is made here with the umask's mode: 0660 from the start, so
+     * no client ever finds it open wider (it is chmod-ed again after). */
+    mode_t old = umask(0117);
     int port = grpc_server_add_http2_port(srv->server, addr, creds);
 
+    umask(old);
     grpc_server_credentials_release(creds);
     if (port == 0)
         return crib_fail(err, CRIB_INTERNAL, 0, "cannot listen on %s", path);

@@ -176,6 +176,12 @@ static int serve(const struct crib_config *cfg, struct store *store, struct imag
     sigset_t set;
     int r;
 
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    /* Blocked before any thread starts (the exit watcher is the first), so
+     * every thread inherits the mask and only sigwaitinfo() below sees them. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
     rt.handlers = make_handlers(cfg, &rt.default_handler);
     r = ctr_open(store,
                  &(struct ctr_paths){
@@ -183,12 +189,6 @@ static int serve(const struct crib_config *cfg, struct store *store, struct imag
                  rt.handlers, rt.n_handlers, rt.default_handler, &rt.containers, err);
     if (r < 0)
         goto out;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    /* Blocked before any thread starts, so every thread inherits the mask and
-     * only sigwaitinfo() below sees them. */
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
     grpc_init();
     r = cri_server_start(&opts, &srv, err);
     if (r >= 0) {

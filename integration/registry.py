@@ -366,7 +366,7 @@ class Hostile:
 BUSYBOX = "/bin/busybox"
 BUSYBOX_APPLETS = ("sh", "sleep", "echo", "cat", "id", "ls", "touch", "mkdir", "hostname", "grep",
                    "wc", "head", "true", "false", "env", "pwd", "kill", "ps", "mount", "unshare",
-                   "stat", "dd", "rm", "nsenter", "readlink")
+                   "stat", "dd", "rm", "nsenter", "readlink", "tail")
 
 
 def busybox_image(user="", cmd=("sh",), env=None, extra_config=None):

@@ -384,26 +384,34 @@ def test_pod_removal_removes_containers_and_images_in_use_stay(env):
 
 
 def test_running_containers_survive_a_cribd_restart(env):
+    """kill -9 of cribd: five running containers stay running and stoppable, and
+    an exit that happens while cribd is down is recorded with its code."""
     e, pb = env, env.pb
-    cid = sleeper(e)
-    done = run(e, container_config(e, "done", command=["sh", "-c", "exit 5"]))
-    wait_exited(e, done)
+    running = [sleeper(e, "s%d" % i) for i in range(5)]
+    late = run(e, container_config(e, "late", command=["sh", "-c", "sleep 1; exit 5"]))
     e.cribd.proc.kill()
     e.cribd.proc.wait()
+    time.sleep(1.5)  # "late" exits while cribd is down
     e.cribd.start()
     # A channel of its own: the env's still holds the dead connection.
     with grpc.insecure_channel(e.cribd.endpoint,
                                options=[("grpc.use_local_subchannel_pool", 1)]) as ch:
         import api_pb2_grpc
         rt = api_pb2_grpc.RuntimeServiceStub(ch)
-        st = rt.ContainerStatus(pb.ContainerStatusRequest(container_id=cid)).status
-        assert st.state == pb.CONTAINER_RUNNING
-        r = rt.ExecSync(pb.ExecSyncRequest(container_id=cid, cmd=["echo", "still here"], timeout=5))
+        for cid in running:
+            st = rt.ContainerStatus(pb.ContainerStatusRequest(container_id=cid)).status
+            assert st.state == pb.CONTAINER_RUNNING
+        r = rt.ExecSync(pb.ExecSyncRequest(container_id=running[0], cmd=["echo", "still here"],
+                                           timeout=5))
         assert r.stdout == b"still here\n"
-        st = rt.ContainerStatus(pb.ContainerStatusRequest(container_id=done)).status
-        assert (st.state, st.exit_code) == (pb.CONTAINER_EXITED, 5)
-        rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid))
-        rt.RemoveContainer(pb.RemoveContainerRequest(container_id=done))
+        st = rt.ContainerStatus(pb.ContainerStatusRequest(container_id=late)).status
+        assert (st.state, st.exit_code, st.reason) == (pb.CONTAINER_EXITED, 5, "Error")
+        for cid in running:
+            rt.StopContainer(pb.StopContainerRequest(container_id=cid, timeout=0))
+            st = rt.ContainerStatus(pb.ContainerStatusRequest(container_id=cid)).status
+            assert (st.state, st.exit_code) == (pb.CONTAINER_EXITED, 137)
+            rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid))
+        rt.RemoveContainer(pb.RemoveContainerRequest(container_id=late))
 
 
 def test_pod_shared_pid_namespace_has_crib_infra_as_init(env):
@@ -541,3 +549,36 @@ def test_user_namespace_modes_that_are_refused(env):
     e.pod_cfg = cfg
     cid = sleeper(e, "node")
     assert exec_sync(e, cid, "cat", "/proc/self/uid_map")[1] == open("/proc/self/uid_map").read()
+
+
+def test_oom_kill_is_reported(env):
+    e, pb = env, env.pb
+    cid = run(e, container_config(e, "hog", command=["tail", "/dev/zero"], memory=32 << 20))
+    st = wait_exited(e, cid, timeout=30)
+    assert (st.reason, st.exit_code) == ("OOMKilled", 137)
+
+
+def test_bad_input_gets_the_right_code_and_leaves_nothing(env):
+    e, pb = env, env.pb
+    Localhost = pb.SecurityProfile(profile_type=pb.SecurityProfile.Localhost,
+                                   localhost_ref=os.path.join(e.workdir, "p.json"))
+    cases = [
+        (container_config(e, "relative", command=["true"],
+                          mounts=[{"container_path": "rel", "host_path": e.workdir}]),
+         grpc.StatusCode.INVALID_ARGUMENT, "not absolute"),
+        (container_config(e, "noimage", command=["true"], image="%s/test/none:1" % e.ref.split("/")[0]),
+         grpc.StatusCode.NOT_FOUND, "none"),
+        (container_config(e, "priv-local", command=["true"], privileged=True, seccomp=Localhost),
+         grpc.StatusCode.INVALID_ARGUMENT, "privileged"),
+    ]
+    for cfg, code, words in cases:
+        with pytest.raises(grpc.RpcError) as ei:
+            create(e, cfg)
+        assert ei.value.code() == code and words in ei.value.details(), ei.value.details()
+    with pytest.raises(grpc.RpcError) as ei:
+        e.rt.CreateContainer(pb.CreateContainerRequest(
+            pod_sandbox_id="0" * 64, config=container_config(e, "nopod", command=["true"]),
+            sandbox_config=e.pod_cfg))
+    assert ei.value.code() == grpc.StatusCode.NOT_FOUND
+    assert not os.listdir(os.path.join(e.cribd.state, "containers"))
+    assert not os.listdir(os.path.join(e.cribd.root, "containers"))

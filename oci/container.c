@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -42,6 +46,15 @@ struct ctr_ctx {
     struct shim_paths shim;
     char *exit_dir, *socket_dir, *conmon;
     struct keylock locks;
+    /* The records as the store has them, by creation time, for the calls
+     * that read many (List, the kubelet's relist): kept in step with every
+     * commit (view_sync), read under the read lock. */
+    pthread_rwlock_t view_lock;
+    struct ctr_record **view;
+    size_t n_view, cap_view;
+    pthread_t watcher; /* notes exits as conmon records them */
+    int watch_fd, stop_fd;
+    bool watching;
 };
 
 static int64_t now_ns(void)
@@ -117,6 +130,62 @@ static int teardown(struct ctr_ctx *ctx, const char *id, struct oci_handler *h,
     return r;
 }
 
+static size_t view_find(const struct ctr_ctx *ctx, const char *id)
+{
+    size_t i = 0;
+
+    while (i < ctx->n_view && strcmp(ctx->view[i]->id, id) != 0)
+        i++;
+    return i;
+}
+
+/* Brings the view of id in step with the store after a commit. */
+static void view_sync(struct ctr_ctx *ctx, const char *id)
+{
+    struct ctr_record *c = NULL;
+    struct crib_err err;
+    size_t i;
+    int r = containers_get(ctx->store, id, &c, &err);
+
+    if (r < 0 && err.code != CRIB_NOT_FOUND) {
+        log_warn("container %s: %s", id, err.msg);
+        return;
+    }
+    pthread_rwlock_wrlock(&ctx->view_lock);
+    i = view_find(ctx, id);
+    if (i < ctx->n_view) {
+        ctr_record_free(ctx->view[i]);
+        if (c) {
+            ctx->view[i] = c;
+        } else {
+            memmove(ctx->view + i, ctx->view + i + 1, (ctx->n_view - i - 1) * sizeof(*ctx->view));
+            ctx->n_view--;
+        }
+    } else if (c) {
+        if (ctx->n_view == ctx->cap_view) {
+            ctx->cap_view = ctx->cap_view ? 2 * ctx->cap_view : 64;
+            ctx->view = xrealloc(ctx->view, ctx->cap_view * sizeof(*ctx->view));
+        }
+        ctx->view[ctx->n_view++] = c;
+    }
+    pthread_rwlock_unlock(&ctx->view_lock);
+}
+
+/* Replaces *c with its record as the store has it now. */
+static int reload(struct ctr_ctx *ctx, struct ctr_record *c, struct crib_err *err)
+{
+    struct ctr_record *fresh, old;
+    int r = containers_get(ctx->store, c->id, &fresh, err);
+
+    if (r < 0)
+        return r;
+    old = *c;
+    *c = *fresh;
+    *fresh = old;
+    ctr_record_free(fresh);
+    return 0;
+}
+
 static const char *exit_reason(const struct shim_exit *ex)
 {
     if (ex->oom_killed)
@@ -154,14 +223,9 @@ static int refresh(struct ctr_ctx *ctx, struct ctr_record *c, struct crib_err *e
                               r == 1 ? "the container's shim has gone" : "", err);
     if (r < 0)
         return r;
-    c->state = CTR_EXITED;
-    if (r == 0) {
-        c->exit_code = ex.code;
-        c->finished_ns = ex.finished_ns;
-        free(c->reason);
-        c->reason = xstrdup(exit_reason(&ex));
-    }
-    return 0;
+    view_sync(ctx, c->id);
+    /* What the store has now: this exit, or one another thread recorded first. */
+    return reload(ctx, c, err);
 }
 
 static void list_free(struct ctr_record **list, size_t n)
@@ -212,6 +276,7 @@ static void reconcile_started(struct ctr_ctx *ctx, struct ctr_record *c)
         return;
     if (containers_set_running(ctx->store, c->id, now_ns(), &err) < 0)
         log_warn("container %s: %s", c->id, err.msg);
+    c->state = CTR_RUNNING;
 }
 
 static int reconcile(struct ctr_ctx *ctx, struct crib_err *err)
@@ -232,10 +297,102 @@ static int reconcile(struct ctr_ctx *ctx, struct crib_err *err)
     return r;
 }
 
+/* The view afresh from the store, after start-up reconciliation. */
+static int view_load(struct ctr_ctx *ctx, struct crib_err *err)
+{
+    struct ctr_record **list;
+    size_t n;
+    int r = containers_list(ctx->store, NULL, &list, &n, err);
+
+    if (r < 0)
+        return r;
+    pthread_rwlock_wrlock(&ctx->view_lock);
+    list_free(ctx->view, ctx->n_view);
+    ctx->view = list;
+    ctx->n_view = ctx->cap_view = n;
+    pthread_rwlock_unlock(&ctx->view_lock);
+    return 0;
+}
+
+static bool is_container_id(const char *s)
+{
+    size_t n = strspn(s, "0123456789abcdef");
+
+    return n == IDS_LEN && s[n] == '\0';
+}
+
+/* conmon writes EXIT_DIR/<id> when a container's process exits: the record
+ * follows at once, without anyone polling (exits while cribd was down are
+ * found by reconcile). */
+static void note_exit(struct ctr_ctx *ctx, const char *id)
+{
+    struct ctr_record *c = NULL;
+    struct crib_err err;
+
+    if (containers_get(ctx->store, id, &c, &err) < 0)
+        return;
+    if (refresh(ctx, c, &err) < 0)
+        log_warn("container %s: %s", id, err.msg);
+    ctr_record_free(c);
+}
+
+static void *exit_watcher(void *arg)
+{
+    struct ctr_ctx *ctx = arg;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+    for (;;) {
+        struct pollfd pfd[2] = {{.fd = ctx->watch_fd, .events = POLLIN},
+                                {.fd = ctx->stop_fd, .events = POLLIN}};
+        ssize_t n;
+
+        if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (pfd[1].revents)
+            break;
+        n = read(ctx->watch_fd, buf, sizeof(buf));
+        for (ssize_t off = 0; n > 0 && off < n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
+
+            if (ev->len && is_container_id(ev->name))
+                note_exit(ctx, ev->name);
+            off += (ssize_t)(sizeof(*ev) + ev->len);
+        }
+    }
+    return NULL;
+}
+
+static int watch_exits(struct ctr_ctx *ctx, struct crib_err *err)
+{
+    int r;
+
+    ctx->watch_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    ctx->stop_fd = eventfd(0, EFD_CLOEXEC);
+    if (ctx->watch_fd < 0 || ctx->stop_fd < 0 ||
+        inotify_add_watch(ctx->watch_fd, ctx->exit_dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "watch %s", ctx->exit_dir);
+    r = pthread_create(&ctx->watcher, NULL, exit_watcher, ctx);
+    if (r != 0)
+        return crib_fail(err, CRIB_INTERNAL, r, "start the exit watcher");
+    pthread_setname_np(ctx->watcher, "cri-exits");
+    ctx->watching = true;
+    return 0;
+}
+
 void ctr_close(struct ctr_ctx *ctx)
 {
     if (!ctx)
         return;
+    if (ctx->watching) {
+        (void)!write(ctx->stop_fd, &(uint64_t){1}, sizeof(uint64_t));
+        pthread_join(ctx->watcher, NULL);
+    }
+    if (ctx->watch_fd >= 0)
+        close(ctx->watch_fd);
+    if (ctx->stop_fd >= 0)
+        close(ctx->stop_fd);
+    list_free(ctx->view, ctx->n_view);
+    pthread_rwlock_destroy(&ctx->view_lock);
     keylock_done(&ctx->locks);
     free(ctx->layers_dir);
     free(ctx->bundles_dir);
@@ -259,7 +416,9 @@ int ctr_open(struct store *store, const struct ctr_paths *paths, struct oci_hand
     ctx->handlers = handlers;
     ctx->n_handlers = n_handlers;
     ctx->default_handler = default_handler;
+    ctx->watch_fd = ctx->stop_fd = -1;
     keylock_init(&ctx->locks);
+    pthread_rwlock_init(&ctx->view_lock, NULL);
     ctx->layers_dir = xasprintf("%s/containers", paths->root_dir);
     ctx->bundles_dir = xasprintf("%s/containers", paths->state_dir);
     ctx->exit_dir = xasprintf("%s/exits", paths->state_dir);
@@ -278,7 +437,12 @@ int ctr_open(struct store *store, const struct ctr_paths *paths, struct oci_hand
         if (r < 0)
             return r;
     }
-    r = reconcile(ctx, err);
+    /* Watching first, so that no exit between the two goes unnoticed. */
+    r = watch_exits(ctx, err);
+    if (r >= 0)
+        r = reconcile(ctx, err);
+    if (r >= 0)
+        r = view_load(ctx, err);
     if (r < 0)
         return crib_wrap(err, "reconcile containers");
     *ret_ctx = TAKE_PTR(ctx);
@@ -316,6 +480,13 @@ int ctr_config_check(const struct ctr_config *cfg, struct crib_err *err)
         (!cfg->seccomp_profile || cfg->seccomp_profile[0] != '/'))
         return crib_fail(err, CRIB_INVALID, 0,
                          "seccomp: a Localhost profile needs an absolute localhost_ref");
+    /* A privileged container runs unconfined; a profile named for it would
+     * silently not apply. */
+    if (cfg->privileged && cfg->seccomp == CTR_SECCOMP_LOCALHOST)
+        return crib_fail(err, CRIB_INVALID, 0,
+                         "seccomp: a privileged container runs without seccomp; the Localhost "
+                         "profile %s cannot apply",
+                         cfg->seccomp_profile);
     if (cfg->user.has_gid && !cfg->user.has_uid && !cfg->user.username)
         return crib_fail(err, CRIB_INVALID, 0,
                          "run_as_group needs run_as_user or run_as_username as well");
@@ -610,6 +781,7 @@ static int build_spec(struct ctr_ctx *ctx, const struct ctr_pod *pod, const stru
         .n_cap_drop = cfg->n_cap_drop,
         .privileged = cfg->privileged,
         .no_new_privs = cfg->no_new_privs,
+        .apparmor_profile = cfg->privileged ? NULL : cfg->apparmor_profile,
         .oom_score_adj = clamp_oom_score_adj(cfg->oom_score_adj),
         .nofile_limit = nofile_limit(),
         .cap_bounding = own_capabilities(),
@@ -856,6 +1028,7 @@ int ctr_create(struct ctr_ctx *ctx, const struct ctr_pod *pod, const char *handl
             log_warn("container %s: cleaning up after a failed create: %s, ignoring", id, undo.msg);
         return r;
     }
+    view_sync(ctx, id);
     *ret_id = xstrdup(id);
     return 0;
 }
@@ -874,6 +1047,8 @@ static int with_container(struct ctr_ctx *ctx, const char *id,
         r = refresh(ctx, c, err);
     if (r >= 0)
         r = fn(ctx, c, arg, err);
+    if (c)
+        view_sync(ctx, id);
     ctr_record_free(c);
     keylock_release(&ctx->locks, lock);
     return r;
@@ -1032,45 +1207,69 @@ int ctr_get(struct ctr_ctx *ctx, const char *id, struct ctr_record **ret, struct
     return 0;
 }
 
-int ctr_list(struct ctr_ctx *ctx, const char *pod_id, struct ctr_record ***ret, size_t *ret_n,
-             struct crib_err *err)
+void ctr_each(struct ctr_ctx *ctx, const char *pod_id,
+              void (*fn)(const struct ctr_record *c, void *arg), void *arg)
 {
-    struct ctr_record **list;
-    size_t n;
-    int r = containers_list(ctx->store, pod_id, &list, &n, err);
+    pthread_rwlock_rdlock(&ctx->view_lock);
+    for (size_t i = 0; i < ctx->n_view; i++)
+        if (!pod_id || strcmp(ctx->view[i]->pod_id, pod_id) == 0)
+            fn(ctx->view[i], arg);
+    pthread_rwlock_unlock(&ctx->view_lock);
+}
 
-    for (size_t i = 0; r >= 0 && i < n; i++)
-        r = refresh(ctx, list[i], err);
-    if (r < 0) {
-        list_free(list, n);
-        return r;
-    }
-    *ret = list;
-    *ret_n = n;
-    return 0;
+void *ctr_encoding_get(const struct ctr_record *c)
+{
+    return __atomic_load_n(&c->encoding, __ATOMIC_ACQUIRE);
+}
+
+void *ctr_encoding_set(const struct ctr_record *c, void *enc)
+{
+    void *expected = NULL;
+    void **slot = (void **)&c->encoding; /* the one field readers may fill */
+
+    if (__atomic_compare_exchange_n(slot, &expected, enc, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return enc;
+    free(enc);
+    return expected;
+}
+
+struct id_list {
+    char **ids;
+    size_t n;
+};
+
+static void add_id(const struct ctr_record *c, void *arg)
+{
+    struct id_list *l = arg;
+
+    l->ids = xrealloc(l->ids, (l->n + 1) * sizeof(*l->ids));
+    l->ids[l->n++] = xstrdup(c->id);
+}
+
+char **ctr_list_ids(struct ctr_ctx *ctx, const char *pod_id, size_t *ret_n)
+{
+    struct id_list l = {0};
+
+    ctr_each(ctx, pod_id, add_id, &l);
+    *ret_n = l.n;
+    return l.ids ? l.ids : xcalloc(1, sizeof(char *));
 }
 
 int ctr_resolve_id(struct ctr_ctx *ctx, const char *key, char **ret_id, struct crib_err *err)
 {
-    struct ctr_record **list;
-    size_t n, len = strlen(key);
+    size_t len = strlen(key), hits = 0;
     char *found = NULL;
-    int r = containers_list(ctx->store, NULL, &list, &n, err);
 
-    if (r < 0)
-        return r;
-    for (size_t i = 0; i < n && len; i++) {
-        if (strncmp(list[i]->id, key, len) != 0)
-            continue;
-        if (found) {
-            free(found);
-            list_free(list, n);
-            return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "container ID prefix %s is ambiguous",
-                             key);
-        }
-        found = xstrdup(list[i]->id);
+    pthread_rwlock_rdlock(&ctx->view_lock);
+    for (size_t i = 0; i < ctx->n_view && len; i++)
+        if (strncmp(ctx->view[i]->id, key, len) == 0 && hits++ == 0)
+            found = xstrdup(ctx->view[i]->id);
+    pthread_rwlock_unlock(&ctx->view_lock);
+    if (hits > 1) {
+        free(found);
+        return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "container ID prefix %s is ambiguous", key);
     }
-    list_free(list, n);
     if (!found)
         return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "container %s", key);
     *ret_id = found;
@@ -1153,43 +1352,37 @@ int ctr_reopen_log(struct ctr_ctx *ctx, const char *id, struct crib_err *err)
 
 bool ctr_image_in_use(struct ctr_ctx *ctx, const char *image_id)
 {
-    struct ctr_record **list;
-    struct crib_err err;
-    size_t n;
     bool used = false;
 
-    if (containers_list(ctx->store, NULL, &list, &n, &err) < 0)
-        return true; /* when in doubt, keep the image */
-    for (size_t i = 0; i < n && !used; i++)
-        used = strcmp(list[i]->image_id, image_id) == 0;
-    list_free(list, n);
+    pthread_rwlock_rdlock(&ctx->view_lock);
+    for (size_t i = 0; i < ctx->n_view && !used; i++)
+        used = strcmp(ctx->view[i]->image_id, image_id) == 0;
+    pthread_rwlock_unlock(&ctx->view_lock);
     return used;
 }
 
 int ctr_usage(struct ctr_ctx *ctx, int64_t *ret_bytes, int64_t *ret_inodes, size_t *ret_n,
               struct crib_err *err)
 {
-    struct ctr_record **list;
-    int64_t bytes = 0, inodes = 0;
     size_t n;
-    int r = containers_list(ctx->store, NULL, &list, &n, err);
+    char **ids = ctr_list_ids(ctx, NULL, &n);
+    int64_t bytes = 0, inodes = 0;
 
-    for (size_t i = 0; r >= 0 && i < n; i++) {
-        _cleanup_free_ char *upper = xasprintf("%s/%s/upper", ctx->layers_dir, list[i]->id);
+    for (size_t i = 0; i < n; i++) {
+        _cleanup_free_ char *upper = xasprintf("%s/%s/upper", ctx->layers_dir, ids[i]);
         int64_t b = 0, in = 0;
 
+        /* A container removed meanwhile has no upper dir left: nothing to count. */
         if (rootfs_usage(upper, &b, &in, err) >= 0) {
             bytes += b;
             inodes += in;
         }
     }
-    if (r >= 0) {
-        *ret_bytes = bytes;
-        *ret_inodes = inodes;
-        *ret_n = n;
-        list_free(list, n);
-    }
-    return r;
+    strv_free(ids, n);
+    *ret_bytes = bytes;
+    *ret_inodes = inodes;
+    *ret_n = n;
+    return 0;
 }
 
 pid_t ctr_pid(struct ctr_ctx *ctx, const char *id)

@@ -72,6 +72,7 @@ struct ctr_config {
     const char *const *masked_paths, *const *readonly_paths;
     size_t n_masked_paths, n_readonly_paths;
     bool masked_paths_set, readonly_paths_set;
+    const char *apparmor_profile; /* NULL: none */
     enum ctr_seccomp seccomp;
     const char *seccomp_profile; /* Localhost: the file */
     struct spec_resources resources;
@@ -122,9 +123,19 @@ int ctr_remove(struct ctr_ctx *ctx, const char *id, struct crib_err *err);
  * is noticed here). Errors: CRIB_NOT_FOUND. Free with ctr_record_free(). */
 int ctr_get(struct ctr_ctx *ctx, const char *id, struct ctr_record **ret, struct crib_err *err);
 
-/* All containers (of pod_id when not NULL), states up to date. */
-int ctr_list(struct ctr_ctx *ctx, const char *pod_id, struct ctr_record ***ret, size_t *ret_n,
-             struct crib_err *err);
+/* Calls fn for every container (of pod_id when not NULL), by creation time,
+ * with a read lock held: fn must not call back into this module. */
+void ctr_each(struct ctr_ctx *ctx, const char *pod_id,
+              void (*fn)(const struct ctr_record *c, void *arg), void *arg);
+
+/* The encoding a reader cached with record c (see ctr_record.encoding), or
+ * NULL; and setting it: returns the one that stays (enc, or one another
+ * thread set first, in which case enc is freed). Safe under ctr_each. */
+void *ctr_encoding_get(const struct ctr_record *c);
+void *ctr_encoding_set(const struct ctr_record *c, void *enc);
+
+/* The IDs of every container (of pod_id when not NULL); free each and the vector. */
+char **ctr_list_ids(struct ctr_ctx *ctx, const char *pod_id, size_t *ret_n);
 
 /* Finds a container by full ID or unique ID prefix. Errors: CRIB_NOT_FOUND. */
 int ctr_resolve_id(struct ctr_ctx *ctx, const char *key, char **ret_id, struct crib_err *err);

@@ -45,6 +45,7 @@ void ctr_record_free(struct ctr_record *c)
     free(c->mounts);
     free(c->resources.cpuset_cpus);
     free(c->resources.cpuset_mems);
+    free(c->encoding);
     free(c);
 }
 

@@ -52,6 +52,10 @@ struct ctr_record {
     struct ctr_kv *labels, *annotations;
     struct ctr_mount *mounts;
     struct ctr_resources resources;
+    /* A reader's wire encoding of this record (cri/ keeps its Container
+     * message here), made once and freed with it: a record in the view is
+     * replaced on every change, never modified. See ctr_encoding_set(). */
+    void *encoding;
 };
 
 /* Adds c. Crash point container-create-commit. Errors: CRIB_EXISTS naming

@@ -124,7 +124,7 @@ int user_group_lookup(const char *text, size_t len, const char *name, uint32_t g
 
     /* name:password:gid[:member,member...] */
     while (next_line(&cur, end, f, 3, &n)) {
-        uint32_t g;
+        uint32_t g = 0;
 
         if (n < 3 || !parse_id(f[2].s, f[2].len, &g))
             continue;
@@ -172,7 +172,7 @@ size_t user_group_members(const char *text, size_t len, const char *user, uint32
     size_t nf;
 
     while (next_line(&cur, end, f, 4, &nf)) {
-        uint32_t g;
+        uint32_t g = 0;
 
         /* A group named as the user is its own group, not a supplemental one
          * (containerd's WithAdditionalGIDs skips it too). */
@@ -339,7 +339,7 @@ int user_resolve(int rootfs_fd, const struct user_request *req, struct user_ids 
     if (req->policy == USER_GROUPS_MERGE && w.has_entry)
         n = user_group_members(group, etc.group_len, w.name, groups, n, ARRAY_SIZE(groups));
     for (size_t i = 0; i < req->n_supplemental_groups; i++) {
-        uint32_t g;
+        uint32_t g = 0;
 
         r = check_id(req->supplemental_groups[i], "supplemental group", &g, err);
         if (r < 0)
