@@ -185,21 +185,57 @@ static void security_of(struct cri_call *call, const Runtime__V1__LinuxContainer
     }
 }
 
-static void mounts_of(struct cri_call *call, const Runtime__V1__ContainerConfig *c,
-                      struct ctr_config *cfg)
+/* An image volume's layers, from the image store: the image must be there
+ * (the kubelet pulls it first). */
+static int image_volume_of(struct cri_call *call, const char *key, struct ctr_mount *m,
+                           struct crib_err *err)
+{
+    struct image_record *img = NULL;
+    const char **dirs;
+    int r = imagestore_find(call->rt->images, key, &img, err);
+
+    if (r < 0)
+        return crib_wrap(err, "image volume %s", key);
+    dirs = arena_alloc(&call->arena, (img->n_layers + 1) * sizeof(*dirs));
+    for (size_t i = 0; i < img->n_layers; i++) {
+        char *d = imagestore_layer_dir(call->rt->images, img->layers[i].chain_id);
+
+        dirs[i] = arena_strdup(&call->arena, d);
+        free(d);
+    }
+    m->image_layers = dirs;
+    m->n_image_layers = img->n_layers;
+    image_record_free(img);
+    return 0;
+}
+
+static int mounts_of(struct cri_call *call, const Runtime__V1__ContainerConfig *c,
+                     struct ctr_config *cfg, struct crib_err *err)
 {
     struct ctr_mount *m = arena_alloc(&call->arena, (c->n_mounts + 1) * sizeof(*m));
 
-    for (size_t i = 0; i < c->n_mounts; i++)
+    for (size_t i = 0; i < c->n_mounts; i++) {
+        const Runtime__V1__Mount *in = c->mounts[i];
+        bool image = in->image && in->image->image && *in->image->image;
+
         m[i] = (struct ctr_mount){
-            .container_path = c->mounts[i]->container_path,
-            .host_path = c->mounts[i]->host_path,
-            .readonly = c->mounts[i]->readonly,
-            .recursive_readonly = c->mounts[i]->recursive_read_only,
-            .propagation = c->mounts[i]->propagation,
+            .container_path = in->container_path,
+            .host_path = image ? in->image->image : in->host_path,
+            .readonly = in->readonly || image,
+            .recursive_readonly = in->recursive_read_only,
+            .propagation = in->propagation,
+            .image_sub_path = image ? in->image_sub_path : NULL,
         };
+        if (image) {
+            int r = image_volume_of(call, in->image->image, &m[i], err);
+
+            if (r < 0)
+                return r;
+        }
+    }
     cfg->mounts = m;
     cfg->n_mounts = c->n_mounts;
+    return 0;
 }
 
 static void devices_of(struct cri_call *call, const Runtime__V1__ContainerConfig *c,
@@ -231,6 +267,7 @@ static int config_of(struct cri_call *call, const Runtime__V1__ContainerConfig *
 {
     const char **keys, **values;
     const Runtime__V1__LinuxContainerConfig *l = c->linux;
+    int r;
 
     if (!c->metadata)
         return crib_fail(err, CRIB_INVALID, 0, "config.metadata is missing");
@@ -269,9 +306,11 @@ static int config_of(struct cri_call *call, const Runtime__V1__ContainerConfig *
         .tty = c->tty,
         .stop_signal = signal_of(c->stop_signal),
     };
-    mounts_of(call, c, cfg);
     devices_of(call, c, cfg);
     security_of(call, l ? l->security_context : NULL, cfg);
+    r = mounts_of(call, c, cfg, err);
+    if (r < 0)
+        return r;
     if (l && l->resources) {
         resources_of(l->resources, &cfg->resources);
         hugepages_of(call, l->resources, &cfg->resources);

@@ -582,3 +582,24 @@ def test_bad_input_gets_the_right_code_and_leaves_nothing(env):
     assert ei.value.code() == grpc.StatusCode.NOT_FOUND
     assert not os.listdir(os.path.join(e.cribd.state, "containers"))
     assert not os.listdir(os.path.join(e.cribd.root, "containers"))
+
+
+def test_image_volumes(env):
+    e, pb = env, env.pb
+    cid = sleeper(e, "iv", mounts=[
+        {"container_path": "/img", "image": pb.ImageSpec(image=e.ref)},
+        {"container_path": "/img-etc", "image": pb.ImageSpec(image=e.ref), "image_sub_path": "etc"}])
+    assert exec_sync(e, cid, "ls", "/img/bin/busybox")[0] == 0
+    assert exec_sync(e, cid, "cat", "/img-etc/motd")[1] == "from the top layer\n"
+    assert exec_sync(e, cid, "ls", "/img-etc/hidden")[0] != 0, "the image's whiteouts hold"
+    assert exec_sync(e, cid, "touch", "/img/x")[0] != 0, "image volumes are read-only"
+    assert not [m for m in mounts_under(os.path.join(e.cribd.state, "containers")) if "/copies/" in m]
+    for mount, code in (({"container_path": "/v", "image": pb.ImageSpec(image=e.ref + "-missing")},
+                         grpc.StatusCode.NOT_FOUND),
+                        ({"container_path": "/v", "image": pb.ImageSpec(image=e.ref),
+                          "image_sub_path": "../etc"}, grpc.StatusCode.INVALID_ARGUMENT),
+                        ({"container_path": "/v", "image": pb.ImageSpec(image=e.ref),
+                          "image_sub_path": "no/such"}, grpc.StatusCode.INVALID_ARGUMENT)):
+        with pytest.raises(grpc.RpcError) as ei:
+            create(e, container_config(e, "bad-iv", command=["true"], mounts=[mount]))
+        assert ei.value.code() == code, ei.value.details()

@@ -462,6 +462,14 @@ int ctr_config_check(const struct ctr_config *cfg, struct crib_err *err)
             return crib_fail(err, CRIB_INVALID, 0,
                              "mounts[%zu].container_path '%s' is not absolute", i,
                              m->container_path ? m->container_path : "");
+        if (m->n_image_layers) {
+            if (m->image_sub_path &&
+                (m->image_sub_path[0] == '/' || strstr(m->image_sub_path, "..")))
+                return crib_fail(err, CRIB_INVALID, 0,
+                                 "mounts[%zu].image_sub_path '%s' must be relative, without '..'",
+                                 i, m->image_sub_path);
+            continue;
+        }
         if (!m->host_path || m->host_path[0] != '/')
             return crib_fail(err, CRIB_INVALID, 0, "mounts[%zu].host_path '%s' is not absolute", i,
                              m->host_path ? m->host_path : "");
@@ -572,6 +580,36 @@ static void add_mount(struct create_state *s, const char *dest, const char *src,
     };
 }
 
+/* An image volume: a read-only overlay of the image's layers made beside the
+ * other copies (bundle/copies/imgN) and bound from, its sub path only when
+ * one is asked for. */
+static int image_volume(struct create_state *s, const struct ctr_mount *m, const char *bundle,
+                        size_t i, int userns_fd, struct crib_err *err)
+{
+    const char *target = keep(s, xasprintf("%s/copies/img%zu", bundle, i));
+    const char *source = target;
+    struct stat st;
+    int r = rootfs_mount(&(struct rootfs_spec){.lower_dirs = m->image_layers,
+                                               .n_lower = m->n_image_layers,
+                                               .target = target,
+                                               .read_only = true,
+                                               .idmap = userns_fd >= 0,
+                                               .idmap_userns_fd = userns_fd},
+                         err);
+
+    if (r < 0)
+        return r;
+    if (m->image_sub_path && *m->image_sub_path) {
+        source = keep(s, xasprintf("%s/%s", target, m->image_sub_path));
+        if (lstat(source, &st) < 0 || S_ISLNK(st.st_mode))
+            return crib_fail(err, CRIB_INVALID, errno ? errno : ELOOP,
+                             "image_sub_path '%s' is not in image %s", m->image_sub_path,
+                             m->host_path);
+    }
+    add_mount(s, m->container_path, source, true, false, m->propagation);
+    return 0;
+}
+
 /* The pod's files and /dev/shm first, then the config's mounts; a pod file
  * the config mounts itself is left to the config. A missing host path is
  * made as a dir, as containerd does. A recursive read-only volume, and any
@@ -598,6 +636,13 @@ static int collect_mounts(struct create_state *s, const struct ctr_pod *pod,
         const struct ctr_mount *m = &cfg->mounts[i];
         struct stat st;
 
+        if (m->n_image_layers) {
+            int r = image_volume(s, m, bundle, i, userns_fd, err);
+
+            if (r < 0)
+                return crib_wrap(err, "mounts[%zu]", i);
+            continue;
+        }
         if (stat(m->host_path, &st) < 0) {
             int r = errno == ENOENT
                         ? fs_mkdir_p(m->host_path, 0755, err)

@@ -19,9 +19,14 @@ struct ctr_kv {
 };
 
 struct ctr_mount {
-    char *container_path, *host_path;
+    char *container_path, *host_path; /* an image volume: host_path names the image */
     bool readonly, recursive_readonly;
     int propagation; /* as the CRI numbers MountPropagation */
+    /* An image volume (Mount.image): its layer dirs, bottom first, and the
+     * path inside it to mount (NULL: all). Not recorded. */
+    const char *const *image_layers;
+    size_t n_image_layers;
+    const char *image_sub_path;
 };
 
 struct ctr_resources {
