@@ -3,6 +3,7 @@
 import json
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -30,3 +31,36 @@ def test_crictl_info(cribd):
     conds = {c["type"]: c["status"] for c in info["status"]["conditions"]}
     assert conds == {"RuntimeReady": True, "NetworkReady": True}
     assert info["config"]["stateDir"] == cribd.state
+
+
+def test_crictl_runs_a_container(cribd, registry, workdir):
+    """run, ps, logs, exec (non-interactive), inspect, stop, rm, stopp, rmp."""
+    from registry import busybox_image
+    registry.push("crictl/busybox", "1", busybox_image())
+    registry.write_hosts(cribd.certs_d)
+    ref = "%s/crictl/busybox:1" % registry.host
+    pod = {"metadata": {"name": "cp", "namespace": "default", "uid": "cpu", "attempt": 0},
+           "log_directory": workdir + "/logs"}
+    ctr = {"metadata": {"name": "hello"}, "image": {"image": ref}, "log_path": "hello.log",
+           "command": ["sh", "-c", "echo hello from crib; sleep 1000"]}
+    for name, doc in (("pod.json", pod), ("ctr.json", ctr)):
+        with open("%s/%s" % (workdir, name), "w") as f:
+            json.dump(doc, f)
+    try:
+        out = crictl(cribd, "run", "--with-pull", workdir + "/ctr.json", workdir + "/pod.json")
+        assert out.returncode == 0, out.stderr
+        cid = out.stdout.strip()
+        assert cid in crictl(cribd, "ps", "-q").stdout
+        deadline = time.monotonic() + 5
+        while "hello from crib" not in crictl(cribd, "logs", cid).stdout:
+            assert time.monotonic() < deadline
+        assert crictl(cribd, "exec", "-s", cid, "echo", "exec works").stdout.strip() == "exec works"
+        inspect = json.loads(crictl(cribd, "inspect", cid).stdout)
+        assert inspect["status"]["state"] == "CONTAINER_RUNNING"
+        assert crictl(cribd, "stop", cid).returncode == 0
+        assert crictl(cribd, "rm", cid).returncode == 0
+    finally:
+        pods = crictl(cribd, "pods", "-q").stdout.split()
+        assert crictl(cribd, "stopp", *pods).returncode == 0
+        assert crictl(cribd, "rmp", *pods).returncode == 0
+    assert crictl(cribd, "ps", "-aq").stdout.strip() == ""
