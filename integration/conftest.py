@@ -26,11 +26,35 @@ def pytest_unconfigure(config):
         shutil.rmtree(STUBS, ignore_errors=True)
 
 
+def end_processes_under(base):
+    """What a test's cribd started and left when the test failed: containers
+    (runc state under the test's dir), their conmons and pod infra processes,
+    ended by the PIDs those record."""
+    import glob
+    import signal
+    for root in glob.glob(os.path.join(base, "*", "state", "runc")):
+        out = subprocess.run(["runc", "--root", root, "list", "-q"], capture_output=True, text=True)
+        for cid in out.stdout.split():
+            subprocess.run(["runc", "--root", root, "delete", "-f", cid], capture_output=True)
+    pidfiles = glob.glob(os.path.join(base, "*", "state", "containers", "*", "conmon.pid"))
+    pidfiles += glob.glob(os.path.join(base, "*", "state", "pods", "*", "infra"))
+    for path in pidfiles:
+        try:
+            pid = int(open(path).read().split()[0])
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv0 = f.read().split(b"\0")[0]
+            if argv0.endswith((b"conmon", b"crib-infra")):
+                os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            pass
+
+
 @pytest.fixture
 def workdir():
     """A private directory for one test; it must be left with no mounts in it."""
     base = tempfile.mkdtemp(prefix="crib-it-")
     yield base
+    end_processes_under(base)
     left = mounts_under(base)
     for m in reversed(left):
         subprocess.run(["umount", "-l", m], check=False)
