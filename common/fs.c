@@ -1,6 +1,7 @@
 #include "common/fs.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -83,8 +84,8 @@ int fs_read_file(const char *path, size_t max_bytes, char **ret_buf, size_t *ret
     return 0;
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
-                    struct crib_err *err)
+static int write_replace(const char *path, const void *data, size_t len, unsigned mode, bool sync,
+                         struct crib_err *err)
 {
     _cleanup_free_ char *tmp = xasprintf("%s.tmp-%d", path, (int)getpid());
     _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -103,7 +104,7 @@ int fs_write_atomic(const char *path, const void *data, size_t len, unsigned mod
         p += n;
         len -= (size_t)n;
     }
-    if (fsync(fd) < 0)
+    if (sync && fsync(fd) < 0)
         goto fail;
     if (rename(tmp, path) < 0)
         goto fail;
@@ -112,6 +113,18 @@ fail:
     r = crib_fail(err, CRIB_INTERNAL, errno, "write %s", path);
     (void)unlink(tmp);
     return r;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                    struct crib_err *err)
+{
+    return write_replace(path, data, len, mode, true, err);
+}
+
+int fs_write_volatile(const char *path, const void *data, size_t len, unsigned mode,
+                      struct crib_err *err)
+{
+    return write_replace(path, data, len, mode, false, err);
 }
 
 /* Depth-first removal with fds only: an entry swapped for a symlink while we

@@ -23,6 +23,13 @@ int fs_read_file(const char *path, size_t max_bytes, char **ret_buf, size_t *ret
 int fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
                     struct crib_err *err);
 
+/* As fs_write_atomic without the fsync, for the volatile state dir (pod and
+ * container files under /run/crib): a kill -9 cannot tear the file (the
+ * rename is atomic and the page cache outlives cribd), and a power loss
+ * clears the state dir anyway. */
+int fs_write_volatile(const char *path, const void *data, size_t len, unsigned mode,
+                      struct crib_err *err);
+
 /* Removes name (a file or a whole tree) below dir_fd without following any
  * symlink; a missing name is fine. Errors: CRIB_INTERNAL naming the path. */
 int fs_remove_tree_at(int dir_fd, const char *name, struct crib_err *err);

@@ -1015,7 +1015,7 @@ static int make_container(struct ctr_ctx *ctx, const struct ctr_pod *pod, struct
         r = build_spec(ctx, pod, img, cfg, id, rootfs, &ids, &s, err);
     if (r >= 0) {
         text = json_object_to_json_string_ext(s.spec, JSON_C_TO_STRING_PLAIN);
-        r = fs_write_atomic(config, text, strlen(text), 0600, err);
+        r = fs_write_volatile(config, text, strlen(text), 0600, err);
     }
     if (r >= 0 && *log_path) {
         log_dir = xstrdup(log_path);

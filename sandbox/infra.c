@@ -55,7 +55,7 @@ int infra_start(const char *dir, const char *binary, bool in_userns, struct crib
         return crib_fail(err, CRIB_INTERNAL, ESRCH, "pod infra process %d vanished", (int)id.pid);
     /* Recorded first, so that a failure (or a crash) below can still stop it. */
     text = xasprintf("%d %" PRIu64 "\n", (int)id.pid, id.start_ticks);
-    r = fs_write_atomic(path, text, strlen(text), 0600, err);
+    r = fs_write_volatile(path, text, strlen(text), 0600, err);
     if (r >= 0)
         r = ns_pin_pid(dir, id.pid, err);
     if (r < 0) {

@@ -103,7 +103,7 @@ static int write_file(const char *dir, const char *name, const char *text, struc
 {
     _cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
 
-    return fs_write_atomic(path, text, strlen(text), 0644, err);
+    return fs_write_volatile(path, text, strlen(text), 0644, err);
 }
 
 static int copy_node_file(const char *dir, const char *name, const char *from, struct crib_err *err)

@@ -40,7 +40,7 @@ static int save(const char *dir, const struct cniconf *conf, const struct podnet
     json_object_object_add(o, "conf", json_tokener_parse(conf->json));
     json_object_object_add(o, "result", result_json ? json_tokener_parse(result_json) : NULL);
     text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-    return fs_write_atomic(path, text, strlen(text), 0600, err);
+    return fs_write_volatile(path, text, strlen(text), 0600, err);
 }
 
 static void first_ip(const struct cni_result *res, char ip[INET6_ADDRSTRLEN])
