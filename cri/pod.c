@@ -296,6 +296,27 @@ static Runtime__V1__UserNamespace *userns_status(struct cri_call *call, const st
     return u;
 }
 
+/* The recorded IPs ("a,b,...") as the CRI reports them: the first as ip,
+ * the others (the other family, in a dual-stack pod) as additional_ips. */
+static void network_of(struct cri_call *call, const char *ips,
+                       Runtime__V1__PodSandboxNetworkStatus *net)
+{
+    size_t len = strcspn(ips, ","), n = 0;
+
+    net->ip = arena_strndup(&call->arena, ips, len);
+    for (const char *p = ips + len; *p; p += strcspn(p + 1, ",") + 1)
+        n++;
+    net->additional_ips = arena_alloc(&call->arena, (n ? n : 1) * sizeof(*net->additional_ips));
+    for (const char *p = ips + len; *p == ',';) {
+        size_t l = strcspn(p + 1, ",");
+        Runtime__V1__PodIP *ip = CRI_NEW(call, Runtime__V1__PodIP, runtime__v1__pod_ip__init);
+
+        ip->ip = arena_strndup(&call->arena, p + 1, l);
+        net->additional_ips[net->n_additional_ips++] = ip;
+        p += l + 1;
+    }
+}
+
 static Runtime__V1__LinuxPodSandboxStatus *linux_status(struct cri_call *call,
                                                         const struct pod_record *p)
 {
@@ -339,7 +360,7 @@ int cri_pod_sandbox_status(struct cri_call *call, const ProtobufCMessage *req,
     st->runtime_handler = sb->runtime_handler;
     st->network = CRI_NEW(call, Runtime__V1__PodSandboxNetworkStatus,
                           runtime__v1__pod_sandbox_network_status__init);
-    st->network->ip = arena_strdup(&call->arena, p->ip);
+    network_of(call, p->ip, st->network);
     st->linux = linux_status(call, p);
     pod_record_free(p);
     resp = CRI_NEW(call, Runtime__V1__PodSandboxStatusResponse,

@@ -237,3 +237,54 @@ def test_host_ports_are_mapped_and_unmapped_on_stop(make_cribd, api, workdir):
     finally:
         d.kill()
         subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+
+
+def test_restart_checks_networks_and_a_broken_one_is_notready(netcribd, api):
+    """CNI CHECK at start-up: a pod whose interface went away while cribd was
+    down is NOTREADY (the kubelet makes it anew); the others stay READY."""
+    pb, pb_grpc = api
+    d = netcribd
+    with d.channel() as ch:
+        rt = pb_grpc.RuntimeServiceStub(ch)
+        good = run(pb, rt, pod_config(pb, name="good", uid="ug"))
+        bad = run(pb, rt, pod_config(pb, name="bad", uid="ub"))
+    d.proc.kill()
+    d.proc.wait()
+    in_pod(d, bad, "net", "ip", "link", "del", "eth0")
+    d.start()
+    with grpc.insecure_channel(d.endpoint, options=[("grpc.use_local_subchannel_pool", 1)]) as ch:
+        rt = pb_grpc.RuntimeServiceStub(ch)
+        state = lambda p: rt.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=p)).status.state
+        assert state(good) == pb.SANDBOX_READY
+        assert state(bad) == pb.SANDBOX_NOTREADY
+        for p in (good, bad):
+            rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=p))
+            rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=p))
+    assert allocations(d) == [] and veths(d) == []
+
+
+def test_dual_stack_pod_reports_both_addresses(make_cribd, api, workdir):
+    pb, pb_grpc = api
+    n = 20 + (os.getpid() + 11) % 200
+    bridge = "cribit%d" % n
+    d = make_cribd(cni=False)
+    conf = {"cniVersion": "1.0.0", "name": "crib-ds", "plugins": [{
+        "type": "bridge", "bridge": bridge, "isGateway": True, "ipMasq": False,
+        "ipam": {"type": "host-local", "dataDir": os.path.join(workdir, "ipam"),
+                 "ranges": [[{"subnet": "10.204.%d.0/24" % n}], [{"subnet": "fd00:204:%x::/64" % n}]]}}]}
+    with open(os.path.join(d.conf_dir, "10-crib-ds.conflist"), "w") as f:
+        json.dump(conf, f)
+    d.start()
+    try:
+        with d.channel() as ch:
+            rt = pb_grpc.RuntimeServiceStub(ch)
+            pid = run(pb, rt, pod_config(pb))
+            net = rt.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=pid)).status.network
+            assert net.ip.startswith("10.204.%d." % n)
+            assert [a.ip.split(":")[:3] for a in net.additional_ips] == [["fd00", "204", "%x" % n]]
+            rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pid))
+            rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))
+        assert d.stop() == 0
+    finally:
+        d.kill()
+        subprocess.run(["ip", "link", "del", bridge], capture_output=True)

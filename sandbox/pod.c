@@ -80,6 +80,29 @@ static bool is_pod_id(const char *s)
     return true;
 }
 
+/* A READY pod whose network no longer is what ADD made (CHECK fails: an
+ * interface deleted, an address lost while cribd was down) is NOTREADY, so
+ * the kubelet makes it anew. */
+static int check_networks(struct sandbox_ctx *ctx, struct crib_err *err)
+{
+    struct pod_record **list = NULL;
+    size_t n = 0;
+    int r = pods_list(ctx->store, &list, &n, err);
+
+    for (size_t i = 0; i < n; i++) {
+        _cleanup_free_ char *dir = pod_dir(ctx, list[i]->id);
+        struct crib_err check;
+
+        if (r >= 0 && list[i]->state == POD_READY && podnet_check(&ctx->cni, dir, &check) < 0) {
+            log_warn("pod %s: %s: it is NOTREADY now", list[i]->id, check.msg);
+            r = pods_set_state(ctx->store, list[i]->id, POD_NOTREADY, err);
+        }
+        pod_record_free(list[i]);
+    }
+    free(list);
+    return r;
+}
+
 /* A recorded pod whose state is gone (a removal cut short) cannot be READY;
  * the kubelet's next RemovePodSandbox finishes it. */
 static int mark_broken(struct sandbox_ctx *ctx, struct crib_err *err)
@@ -123,7 +146,9 @@ static int reconcile(struct sandbox_ctx *ctx, struct crib_err *err)
         log_info("removing pod %s, which was never completed", de->d_name);
         r = teardown(ctx, de->d_name, NULL, false, err);
     }
-    return r < 0 ? r : mark_broken(ctx, err);
+    if (r >= 0)
+        r = mark_broken(ctx, err);
+    return r < 0 ? r : check_networks(ctx, err);
 }
 
 int sandbox_open(struct store *store, const char *state_dir, const struct cniconf_dirs *cni,
@@ -261,7 +286,7 @@ static const struct ns_userns *userns_of(const struct pod_config *cfg, struct ns
 }
 
 static int make_state(struct sandbox_ctx *ctx, const char *id, const struct pod_config *cfg,
-                      const char *hostname, char ip[INET6_ADDRSTRLEN], struct crib_err *err)
+                      const char *hostname, char ips[PODNET_IPS_MAX], struct crib_err *err)
 {
     struct podnet_pod net = {id, cfg->namespace, cfg->name, cfg->uid, cfg->capability_args};
     _cleanup_free_ char *dir = pod_dir(ctx, id);
@@ -289,9 +314,13 @@ static int make_state(struct sandbox_ctx *ctx, const char *id, const struct pod_
         r = cgroup_create(&ctx->cgroups, cfg->cgroup_parent, err);
     /* Last: the network is the step most likely to fail, and the costliest. */
     if (r >= 0 && cfg->net_mode != POD_NS_NODE)
-        r = podnet_add(&ctx->cni, dir, &net, ip, err);
-    if (r >= 0 && *ip)
-        r = podfiles_set_ip(dir, hostname, ip, err);
+        r = podnet_add(&ctx->cni, dir, &net, ips, err);
+    if (r >= 0 && *ips) {
+        char primary[INET6_ADDRSTRLEN];
+
+        snprintf(primary, sizeof(primary), "%.*s", (int)strcspn(ips, ","), ips);
+        r = podfiles_set_ip(dir, hostname, primary, err);
+    }
     return r;
 }
 
@@ -330,7 +359,7 @@ static int run_once(struct sandbox_ctx *ctx, const struct pod_config *cfg, char 
 {
     _cleanup_free_ char *holder = NULL, *userns_text = NULL;
     struct ns_userns userns;
-    char id[IDS_LEN + 1], node[65], ip[INET6_ADDRSTRLEN] = "";
+    char id[IDS_LEN + 1], node[65], ip[PODNET_IPS_MAX] = "";
     const char *hostname = pod_hostname(cfg, node);
     struct pod_record rec;
     int r = pods_find_by_metadata(ctx->store, cfg->name, cfg->namespace, cfg->uid, cfg->attempt,

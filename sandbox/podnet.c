@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/crash.h"
 #include "common/fs.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "netcni/cni.h"
 
@@ -43,16 +46,27 @@ static int save(const char *dir, const struct cniconf *conf, const struct podnet
     return fs_write_volatile(path, text, strlen(text), 0600, err);
 }
 
-static void first_ip(const struct cni_result *res, char ip[INET6_ADDRSTRLEN])
+/* The result's addresses without their prefix lengths, comma-separated,
+ * in the plugin's order (the first is the pod's primary IP). */
+static void all_ips(const struct cni_result *res, char ips[PODNET_IPS_MAX])
 {
-    ip[0] = '\0';
-    if (res->n_ips > 0)
-        snprintf(ip, INET6_ADDRSTRLEN, "%.*s", (int)strcspn(res->ips[0].address, "/"),
-                 res->ips[0].address);
+    size_t len = 0;
+
+    ips[0] = '\0';
+    for (size_t i = 0; i < res->n_ips && len < PODNET_IPS_MAX; i++) {
+        int n = snprintf(ips + len, PODNET_IPS_MAX - len, "%s%.*s", len ? "," : "",
+                         (int)strcspn(res->ips[i].address, "/"), res->ips[i].address);
+
+        if (n < 0 || (size_t)n >= PODNET_IPS_MAX - len) {
+            ips[len] = '\0'; /* what does not fit is left out whole */
+            break;
+        }
+        len += (size_t)n;
+    }
 }
 
 int podnet_add(const struct cniconf_dirs *dirs, const char *dir, const struct podnet_pod *pod,
-               char ret_ip[INET6_ADDRSTRLEN], struct crib_err *err)
+               char ret_ips[PODNET_IPS_MAX], struct crib_err *err)
 {
     _cleanup_free_ char *netns = xasprintf("%s/net", dir);
     struct cni_runtime rt = {.container_id = pod->id,
@@ -78,7 +92,7 @@ int podnet_add(const struct cniconf_dirs *dirs, const char *dir, const struct po
     if (r >= 0)
         r = save(dir, &conf, pod, res->json, err);
     if (r >= 0)
-        first_ip(res, ret_ip);
+        all_ips(res, ret_ips);
     cni_result_free(res);
     cniconf_done(&conf);
     return r;
@@ -93,8 +107,10 @@ static const char *get_str(struct json_object *o, const char *key)
                : "";
 }
 
-static int del_with(const struct cniconf_dirs *dirs, const char *dir, struct json_object *saved,
-                    struct crib_err *err)
+/* Runs DEL (check false) or CHECK with what ADD used and gave, as saved in
+ * the pod's cni.json. */
+static int run_saved(const struct cniconf_dirs *dirs, const char *dir, struct json_object *saved,
+                     bool check, struct crib_err *err)
 {
     struct json_object *c, *res, *who;
     _cleanup_free_ char *netns = xasprintf("%s/net", dir);
@@ -118,29 +134,63 @@ static int del_with(const struct cniconf_dirs *dirs, const char *dir, struct jso
         text = json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN);
         r = cni_result_parse(text, strlen(text), &prev, err);
     }
-    if (r >= 0)
+    if (r >= 0 && check)
+        r = prev ? cni_check(&conf, dirs, &rt, prev, PODNET_TIMEOUT_MS, err) : 0;
+    else if (r >= 0)
         r = cni_del(&conf, dirs, &rt, prev, PODNET_TIMEOUT_MS, err);
     cni_result_free(prev);
     cniconf_done(&conf);
     return r;
 }
 
-int podnet_del(const struct cniconf_dirs *dirs, const char *dir, struct crib_err *err)
+static int read_saved(const char *dir, struct json_object **ret, struct crib_err *err)
 {
     _cleanup_free_ char *path = xasprintf("%s/cni.json", dir);
     _cleanup_free_ char *text = NULL;
-    _cleanup_(json_putp) struct json_object *saved = NULL;
     int r = fs_read_file(path, PODNET_FILE_MAX_BYTES, &text, NULL, err);
 
     if (r < 0)
-        return err->code == CRIB_NOT_FOUND ? 0 : r;
-    saved = json_tokener_parse(text);
-    if (!saved)
+        return err->code == CRIB_NOT_FOUND ? 1 : r;
+    *ret = json_tokener_parse(text);
+    if (!*ret)
         return crib_fail(err, CRIB_INTERNAL, 0, "%s is not JSON", path);
-    r = del_with(dirs, dir, saved, err);
+    return 0;
+}
+
+int podnet_del(const struct cniconf_dirs *dirs, const char *dir, struct crib_err *err)
+{
+    _cleanup_free_ char *path = xasprintf("%s/cni.json", dir);
+    _cleanup_(json_putp) struct json_object *saved = NULL;
+    int r = read_saved(dir, &saved, err);
+
+    if (r != 0)
+        return r < 0 ? r : 0;
+    /* A plugin's DEL may fail for a moment (a lock, a busy iptables); the
+     * spec makes DEL idempotent, so it is tried again before giving up. */
+    for (unsigned attempt = 0;; attempt++) {
+        r = run_saved(dirs, dir, saved, false, err);
+        if (r >= 0 || attempt + 1 == PODNET_DEL_ATTEMPTS || err->code == CRIB_NOT_FOUND)
+            break;
+        log_info("pod network DEL failed (%s), trying again", err->msg);
+        poll(NULL, 0, PODNET_DEL_BACKOFF_MS << attempt);
+    }
     if (r < 0)
         return crib_wrap(err, "pod network");
     if (unlink(path) < 0 && errno != ENOENT)
         return crib_fail(err, CRIB_INTERNAL, errno, "remove %s", path);
     return 0;
+}
+
+int podnet_check(const struct cniconf_dirs *dirs, const char *dir, struct crib_err *err)
+{
+    _cleanup_(json_putp) struct json_object *saved = NULL;
+    int r = read_saved(dir, &saved, err);
+
+    if (r != 0)
+        return r < 0 ? r : 0;
+    r = run_saved(dirs, dir, saved, true, err);
+    /* A config older than CNI 0.4.0 has no CHECK: nothing to learn. */
+    if (r < 0 && err->code == CRIB_UNIMPLEMENTED)
+        return 0;
+    return r < 0 ? crib_wrap(err, "pod network CHECK") : 0;
 }
