@@ -1,6 +1,8 @@
 /* RuntimeService pods: RunPodSandbox, StopPodSandbox, RemovePodSandbox,
  * PodSandboxStatus, ListPodSandbox, StreamPodSandboxes. */
+#include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,16 +83,11 @@ static void sysctls_of(struct cri_call *call, const Runtime__V1__LinuxPodSandbox
 }
 
 /* CNI's portMappings capability: what the portmap plugin reads. */
-static const char *port_mappings_of(struct cri_call *call, const Runtime__V1__PodSandboxConfig *c)
+static void add_port_mappings(struct json_object *o, const Runtime__V1__PodSandboxConfig *c)
 {
     static const char *const protocols[] = {"tcp", "udp", "sctp"};
-    struct json_object *o, *list;
-    const char *text;
+    struct json_object *list = json_object_new_array();
 
-    if (!c->n_port_mappings)
-        return NULL;
-    o = json_object_new_object();
-    list = json_object_new_array();
     for (size_t i = 0; i < c->n_port_mappings; i++) {
         const Runtime__V1__PortMapping *pm = c->port_mappings[i];
         struct json_object *m;
@@ -99,7 +96,6 @@ static const char *port_mappings_of(struct cri_call *call, const Runtime__V1__Po
         if (pm->host_port <= 0)
             continue;
         m = json_object_new_object();
-
         json_object_object_add(m, "hostPort", json_object_new_int(pm->host_port));
         json_object_object_add(m, "containerPort", json_object_new_int(pm->container_port));
         json_object_object_add(
@@ -108,10 +104,118 @@ static const char *port_mappings_of(struct cri_call *call, const Runtime__V1__Po
         json_object_object_add(m, "hostIP", json_object_new_string(pm->host_ip ? pm->host_ip : ""));
         json_object_array_add(list, m);
     }
-    json_object_object_add(o, "portMappings", list);
-    text = arena_strdup(&call->arena, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    if (json_object_array_length(list))
+        json_object_object_add(o, "portMappings", list);
+    else
+        json_object_put(list);
+}
+
+/* A Kubernetes quantity ("10M", "1Gi", "500k", "1000") in bits per second. */
+static int parse_rate(const char *s, int64_t *ret)
+{
+    static const struct {
+        const char *suffix;
+        double factor;
+    } units[] = {{"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
+                 {"k", 1e3},     {"M", 1e6},        {"G", 1e9},           {"T", 1e12},
+                 {"", 1.0}};
+    char *end;
+    double v = strtod(s, &end);
+
+    if (end == s || v <= 0)
+        return -EINVAL;
+    for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+        if (strcmp(end, units[i].suffix) == 0) {
+            v *= units[i].factor;
+            if (v > (double)INT64_MAX)
+                return -EINVAL;
+            *ret = (int64_t)v;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static const char *annotation(const Runtime__V1__PodSandboxConfig *c, const char *key)
+{
+    for (size_t i = 0; i < c->n_annotations; i++)
+        if (strcmp(c->annotations[i]->key, key) == 0)
+            return c->annotations[i]->value;
+    return NULL;
+}
+
+/* CNI's bandwidth capability from the pod's kubernetes.io/{ingress,egress}-
+ * bandwidth annotations, as the peers pass it: rates in bits/s, no burst limit. */
+static int add_bandwidth(struct json_object *o, const Runtime__V1__PodSandboxConfig *c,
+                         struct crib_err *err)
+{
+    static const char *const keys[][2] = {{"kubernetes.io/ingress-bandwidth", "ingress"},
+                                          {"kubernetes.io/egress-bandwidth", "egress"}};
+    struct json_object *bw = NULL;
+
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+        const char *v = annotation(c, keys[i][0]);
+        char name[32];
+        int64_t rate;
+
+        if (!v)
+            continue;
+        if (parse_rate(v, &rate) < 0) {
+            json_object_put(bw);
+            return crib_fail(err, CRIB_INVALID, 0, "annotation %s: '%s' is not a bandwidth",
+                             keys[i][0], v);
+        }
+        if (!bw)
+            bw = json_object_new_object();
+        snprintf(name, sizeof(name), "%sRate", keys[i][1]);
+        json_object_object_add(bw, name, json_object_new_int64(rate));
+        snprintf(name, sizeof(name), "%sBurst", keys[i][1]);
+        json_object_object_add(bw, name, json_object_new_int64(INT32_MAX));
+    }
+    if (bw)
+        json_object_object_add(o, "bandwidth", bw);
+    return 0;
+}
+
+static struct json_object *strings(char **v, size_t n)
+{
+    struct json_object *a = json_object_new_array();
+
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(a, json_object_new_string(v[i]));
+    return a;
+}
+
+/* CNI's dns capability from the pod's DNSConfig. */
+static void add_dns(struct json_object *o, const Runtime__V1__DNSConfig *dns)
+{
+    struct json_object *d;
+
+    if (!dns || (!dns->n_servers && !dns->n_searches && !dns->n_options))
+        return;
+    d = json_object_new_object();
+    json_object_object_add(d, "servers", strings(dns->servers, dns->n_servers));
+    json_object_object_add(d, "searches", strings(dns->searches, dns->n_searches));
+    json_object_object_add(d, "options", strings(dns->options, dns->n_options));
+    json_object_object_add(o, "dns", d);
+}
+
+/* The capability args CNI plugins may ask for (runtimeConfig), or NULL. */
+static int capability_args_of(struct cri_call *call, const Runtime__V1__PodSandboxConfig *c,
+                              const char **ret, struct crib_err *err)
+{
+    struct json_object *o = json_object_new_object();
+    int r;
+
+    add_port_mappings(o, c);
+    add_dns(o, c->dns_config);
+    r = add_bandwidth(o, c, err);
+    *ret =
+        r < 0 || !json_object_object_length(o)
+            ? NULL
+            : arena_strdup(&call->arena, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
-    return text;
+    return r;
 }
 
 static int config_of(struct cri_call *call, const Runtime__V1__RunPodSandboxRequest *in,
@@ -145,8 +249,7 @@ static int config_of(struct cri_call *call, const Runtime__V1__RunPodSandboxRequ
                                     (const char *const *)dns->options,  dns->n_options};
     namespaces_of(call, c, cfg);
     sysctls_of(call, c->linux, cfg);
-    cfg->capability_args = port_mappings_of(call, c);
-    return 0;
+    return capability_args_of(call, c, &cfg->capability_args, err);
 }
 
 int cri_run_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,

@@ -288,3 +288,46 @@ def test_dual_stack_pod_reports_both_addresses(make_cribd, api, workdir):
     finally:
         d.kill()
         subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+
+
+def test_capability_args_reach_the_plugins_that_ask(make_cribd, api, workdir):
+    """portMappings, bandwidth (from the pod's annotations) and dns (from its
+    DNSConfig) arrive as runtimeConfig, to a plugin that asks for them only."""
+    pb, pb_grpc = api
+    bindir = os.path.join(workdir, "recbin")
+    os.makedirs(bindir)
+    seen = os.path.join(workdir, "seen")
+    os.makedirs(seen)
+    with open(os.path.join(bindir, "recorder"), "w") as f:
+        f.write("#!/bin/sh\ntee %s/$CNI_COMMAND.json | /usr/lib/cni/loopback\n" % seen)
+    os.chmod(os.path.join(bindir, "recorder"), 0o755)
+    conf_dir = os.path.join(workdir, "a", "net.d")
+    d = make_cribd(cni=False, config={"cni": {"confDir": conf_dir, "binDirs": [bindir, "/usr/lib/cni"]}})
+    with open(os.path.join(conf_dir, "10-rec.conflist"), "w") as f:
+        json.dump({"cniVersion": "1.0.0", "name": "rec", "plugins": [{
+            "type": "recorder",
+            "capabilities": {"portMappings": True, "bandwidth": True, "dns": True}}]}, f)
+    d.start()
+    cfg = pod_config(pb, dns=pb.DNSConfig(servers=["10.96.0.10"], searches=["svc.local"],
+                                          options=["ndots:5"]))
+    cfg.port_mappings.add(container_port=80, host_port=18080)
+    cfg.annotations["kubernetes.io/ingress-bandwidth"] = "10M"
+    cfg.annotations["kubernetes.io/egress-bandwidth"] = "1Mi"
+    with d.channel() as ch:
+        rt = pb_grpc.RuntimeServiceStub(ch)
+        pid = run(pb, rt, cfg)
+        rc = json.load(open(os.path.join(seen, "ADD.json")))["runtimeConfig"]
+        assert rc["portMappings"] == [{"hostPort": 18080, "containerPort": 80, "protocol": "tcp",
+                                       "hostIP": ""}]
+        assert rc["bandwidth"]["ingressRate"] == 10_000_000
+        assert rc["bandwidth"]["egressRate"] == 1 << 20
+        assert rc["dns"] == {"servers": ["10.96.0.10"], "searches": ["svc.local"], "options": ["ndots:5"]}
+        rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pid))
+        assert json.load(open(os.path.join(seen, "DEL.json")))["runtimeConfig"] == rc
+        rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))
+        bad = pod_config(pb, name="bad", uid="bad")
+        bad.annotations["kubernetes.io/ingress-bandwidth"] = "lots"
+        with pytest.raises(grpc.RpcError) as e:
+            run(pb, rt, bad)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "ingress-bandwidth" in e.value.details()
+    assert d.stop() == 0
