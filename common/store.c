@@ -246,3 +246,10 @@ int store_setting_set(struct store_tx *tx, const char *key, const char *value, s
         return store_fail(tx, "write setting", err);
     return 0;
 }
+
+char *store_col_text(sqlite3_stmt *st, int i)
+{
+    const char *t = (const char *)sqlite3_column_text(st, i);
+
+    return xstrdup(t ? t : "");
+}

@@ -55,6 +55,9 @@ int store_setting_get(struct store_tx *tx, const char *key, char **ret_value, st
 int store_setting_set(struct store_tx *tx, const char *key, const char *value,
                       struct crib_err *err);
 
+/* Column i of the current row as a new string (free() it); NULL reads as "". */
+char *store_col_text(sqlite3_stmt *st, int i);
+
 static inline void sqlite3_finalizep(sqlite3_stmt **stmt)
 {
     if (*stmt)

@@ -71,3 +71,10 @@ char *xasprintf(const char *fmt, ...)
         oom();
     return s;
 }
+
+void strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}

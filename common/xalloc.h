@@ -11,3 +11,6 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* printf into a new string; free() it. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Frees n strings of v and v itself; v may be NULL. */
+void strv_free(char **v, size_t n);

@@ -15,9 +15,7 @@ static void strv_push(char ***v, size_t *n, const char *s)
 
 void images_strv_free(char **v, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
+    strv_free(v, n);
 }
 
 void image_record_free(struct image_record *img)

@@ -1,22 +1,17 @@
 #include "oci/container.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,14 +22,16 @@
 #include "common/keylock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "oci/seccomp.h"
+#include "oci/bundle.h"
+#include "oci/ctrview.h"
 #include "storage/rootfs.h"
 
 #define CTR_SHIM_TIMEOUT_MS 60000
 /* How long conmon may take to write the exit file once the process is gone. */
 #define CTR_EXIT_FILE_WAIT_MS 5000
 #define CTR_KILL_WAIT_MS 30000
-/* How often a stop signal the process does not handle yet is looked at again. */
+/* How often a stop signal the process does not handle yet is looked at again.
+ */
 #define CTR_RESIGNAL_MS 100
 
 struct ctr_ctx {
@@ -46,13 +43,8 @@ struct ctr_ctx {
     struct shim_paths shim;
     char *exit_dir, *socket_dir, *conmon;
     struct keylock locks;
-    /* The records as the store has them, by creation time, for the calls
-     * that read many (List, the kubelet's relist): kept in step with every
-     * commit (view_sync), read under the read lock. */
-    pthread_rwlock_t view_lock;
-    struct ctr_record **view;
-    size_t n_view, cap_view;
-    pthread_t watcher; /* notes exits as conmon records them */
+    struct ctr_view view; /* in step with every commit: view_sync() */
+    pthread_t watcher;    /* notes exits as conmon records them */
     int watch_fd, stop_fd;
     bool watching;
 };
@@ -80,26 +72,6 @@ static char *bundle_of(const struct ctr_ctx *ctx, const char *id)
     return xasprintf("%s/%s", ctx->bundles_dir, id);
 }
 
-/* The copies volumes bind from (bundle/copies/N) come off once the
- * container has its own, and before the bundle is removed. */
-static int unmount_copies(const char *bundle, struct crib_err *err)
-{
-    _cleanup_free_ char *dir = xasprintf("%s/copies", bundle);
-    _cleanup_(closedirp) DIR *d = opendir(dir);
-    struct dirent *de;
-    int r = 0;
-
-    while (d && r >= 0 && (de = readdir(d))) {
-        _cleanup_free_ char *path = NULL;
-
-        if (de->d_name[0] == '.')
-            continue;
-        path = xasprintf("%s/%s", dir, de->d_name);
-        r = rootfs_unmount(path, err);
-    }
-    return r;
-}
-
 /* The on-disk state of a container goes, in reverse order of its making:
  * runtime state, rootfs mount, bundle, writable layer. What is already gone
  * is fine, so this runs again after a crash. */
@@ -117,7 +89,7 @@ static int teardown(struct ctr_ctx *ctx, const char *id, struct oci_handler *h,
     if (r >= 0)
         r = rootfs_unmount(rootfs, err);
     if (r >= 0)
-        r = unmount_copies(bundle, err);
+        r = bundle_unmount_copies(bundle, err);
     if (r < 0)
         return r;
     bundles = open(ctx->bundles_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -130,45 +102,18 @@ static int teardown(struct ctr_ctx *ctx, const char *id, struct oci_handler *h,
     return r;
 }
 
-static size_t view_find(const struct ctr_ctx *ctx, const char *id)
-{
-    size_t i = 0;
-
-    while (i < ctx->n_view && strcmp(ctx->view[i]->id, id) != 0)
-        i++;
-    return i;
-}
-
 /* Brings the view of id in step with the store after a commit. */
 static void view_sync(struct ctr_ctx *ctx, const char *id)
 {
     struct ctr_record *c = NULL;
     struct crib_err err;
-    size_t i;
     int r = containers_get(ctx->store, id, &c, &err);
 
     if (r < 0 && err.code != CRIB_NOT_FOUND) {
         log_warn("container %s: %s", id, err.msg);
         return;
     }
-    pthread_rwlock_wrlock(&ctx->view_lock);
-    i = view_find(ctx, id);
-    if (i < ctx->n_view) {
-        ctr_record_free(ctx->view[i]);
-        if (c) {
-            ctx->view[i] = c;
-        } else {
-            memmove(ctx->view + i, ctx->view + i + 1, (ctx->n_view - i - 1) * sizeof(*ctx->view));
-            ctx->n_view--;
-        }
-    } else if (c) {
-        if (ctx->n_view == ctx->cap_view) {
-            ctx->cap_view = ctx->cap_view ? 2 * ctx->cap_view : 64;
-            ctx->view = xrealloc(ctx->view, ctx->cap_view * sizeof(*ctx->view));
-        }
-        ctx->view[ctx->n_view++] = c;
-    }
-    pthread_rwlock_unlock(&ctx->view_lock);
+    ctr_view_put(&ctx->view, id, c);
 }
 
 /* Replaces *c with its record as the store has it now. */
@@ -306,11 +251,7 @@ static int view_load(struct ctr_ctx *ctx, struct crib_err *err)
 
     if (r < 0)
         return r;
-    pthread_rwlock_wrlock(&ctx->view_lock);
-    list_free(ctx->view, ctx->n_view);
-    ctx->view = list;
-    ctx->n_view = ctx->cap_view = n;
-    pthread_rwlock_unlock(&ctx->view_lock);
+    ctr_view_reset(&ctx->view, list, n);
     return 0;
 }
 
@@ -391,8 +332,7 @@ void ctr_close(struct ctr_ctx *ctx)
         close(ctx->watch_fd);
     if (ctx->stop_fd >= 0)
         close(ctx->stop_fd);
-    list_free(ctx->view, ctx->n_view);
-    pthread_rwlock_destroy(&ctx->view_lock);
+    ctr_view_done(&ctx->view);
     keylock_done(&ctx->locks);
     free(ctx->layers_dir);
     free(ctx->bundles_dir);
@@ -418,7 +358,7 @@ int ctr_open(struct store *store, const struct ctr_paths *paths, struct oci_hand
     ctx->default_handler = default_handler;
     ctx->watch_fd = ctx->stop_fd = -1;
     keylock_init(&ctx->locks);
-    pthread_rwlock_init(&ctx->view_lock, NULL);
+    ctr_view_init(&ctx->view);
     ctx->layers_dir = xasprintf("%s/containers", paths->root_dir);
     ctx->bundles_dir = xasprintf("%s/containers", paths->state_dir);
     ctx->exit_dir = xasprintf("%s/exits", paths->state_dir);
@@ -496,407 +436,6 @@ int ctr_config_check(const struct ctr_config *cfg, struct crib_err *err)
     return 0;
 }
 
-/* The capabilities cribd holds: all that privileged and "ALL" can grant. */
-static uint64_t own_capabilities(void)
-{
-    _cleanup_free_ char *text = NULL;
-    struct crib_err ignored;
-    const char *line;
-
-    if (fs_read_file("/proc/self/status", 1 << 16, &text, NULL, &ignored) < 0)
-        return 0;
-    line = strstr(text, "\nCapBnd:");
-    return line ? strtoull(line + 8, NULL, 16) : 0;
-}
-
-static void strv_free(char **v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
-/* Everything a create makes that outlives the spec build. */
-struct create_state {
-    struct spec_mount *mounts;
-    size_t n_mounts;
-    struct spec_device *devices;
-    size_t n_devices;
-    char **strings; /* owned strings the mounts and devices point at */
-    size_t n_strings;
-    const char **caps;
-    size_t n_caps;
-    const char **argv;
-    size_t n_argv;
-    char **env;
-    size_t n_env;
-    struct json_object *seccomp, *spec;
-};
-
-static void create_state_done(struct create_state *s)
-{
-    free(s->mounts);
-    free(s->devices);
-    strv_free(s->strings, s->n_strings);
-    free(s->caps);
-    free(s->argv);
-    strv_free(s->env, s->n_env);
-    json_object_put(s->seccomp);
-    json_object_put(s->spec);
-}
-
-static const char *keep(struct create_state *s, char *str)
-{
-    s->strings = xrealloc(s->strings, (s->n_strings + 1) * sizeof(*s->strings));
-    s->strings[s->n_strings++] = str;
-    return str;
-}
-
-static bool has_mount(const struct ctr_config *cfg, const char *dest)
-{
-    for (size_t i = 0; i < cfg->n_mounts; i++)
-        if (strcmp(cfg->mounts[i].container_path, dest) == 0)
-            return true;
-    return false;
-}
-
-static void add_mount(struct create_state *s, const char *dest, const char *src, bool ro, bool rro,
-                      int propagation)
-{
-    s->mounts = xrealloc(s->mounts, (s->n_mounts + 1) * sizeof(*s->mounts));
-    s->mounts[s->n_mounts++] = (struct spec_mount){
-        .destination = dest,
-        .source = src,
-        .readonly = ro,
-        .recursive_readonly = rro,
-        .propagation = (enum spec_propagation)propagation,
-    };
-}
-
-/* An image volume: a read-only overlay of the image's layers made beside the
- * other copies (bundle/copies/imgN) and bound from, its sub path only when
- * one is asked for. */
-static int image_volume(struct create_state *s, const struct ctr_mount *m, const char *bundle,
-                        size_t i, int userns_fd, struct crib_err *err)
-{
-    const char *target = keep(s, xasprintf("%s/copies/img%zu", bundle, i));
-    const char *source = target;
-    struct stat st;
-    int r = rootfs_mount(&(struct rootfs_spec){.lower_dirs = m->image_layers,
-                                               .n_lower = m->n_image_layers,
-                                               .target = target,
-                                               .read_only = true,
-                                               .idmap = userns_fd >= 0,
-                                               .idmap_userns_fd = userns_fd},
-                         err);
-
-    if (r < 0)
-        return r;
-    if (m->image_sub_path && *m->image_sub_path) {
-        source = keep(s, xasprintf("%s/%s", target, m->image_sub_path));
-        if (lstat(source, &st) < 0 || S_ISLNK(st.st_mode))
-            return crib_fail(err, CRIB_INVALID, errno ? errno : ELOOP,
-                             "image_sub_path '%s' is not in image %s", m->image_sub_path,
-                             m->host_path);
-    }
-    add_mount(s, m->container_path, source, true, false, m->propagation);
-    return 0;
-}
-
-/* The pod's files and /dev/shm first, then the config's mounts; a pod file
- * the config mounts itself is left to the config. A missing host path is
- * made as a dir, as containerd does. A recursive read-only volume, and any
- * volume of a pod with its own user namespace (userns_fd >= 0), binds from
- * a copy of the host tree made here (bundle/copies/N) read-only or
- * idmapped, because runc 1.1 can do neither itself. */
-static int collect_mounts(struct create_state *s, const struct ctr_pod *pod,
-                          const struct ctr_config *cfg, const char *bundle, int userns_fd,
-                          struct crib_err *err)
-{
-    static const char *const pod_files[][2] = {{"/etc/hostname", "hostname"},
-                                               {"/etc/hosts", "hosts"},
-                                               {"/etc/resolv.conf", "resolv.conf"}};
-
-    for (size_t i = 0; i < ARRAY_SIZE(pod_files); i++) {
-        const char *src = keep(s, xasprintf("%s/%s", pod->dir, pod_files[i][1]));
-
-        if (!has_mount(cfg, pod_files[i][0]) && access(src, F_OK) == 0)
-            add_mount(s, pod_files[i][0], src, cfg->readonly_rootfs && i == 0, false, 0);
-    }
-    if (pod->has_shm && !has_mount(cfg, "/dev/shm"))
-        add_mount(s, "/dev/shm", keep(s, xasprintf("%s/shm", pod->dir)), false, false, 0);
-    for (size_t i = 0; i < cfg->n_mounts; i++) {
-        const struct ctr_mount *m = &cfg->mounts[i];
-        struct stat st;
-
-        if (m->n_image_layers) {
-            int r = image_volume(s, m, bundle, i, userns_fd, err);
-
-            if (r < 0)
-                return crib_wrap(err, "mounts[%zu]", i);
-            continue;
-        }
-        if (stat(m->host_path, &st) < 0) {
-            int r = errno == ENOENT
-                        ? fs_mkdir_p(m->host_path, 0755, err)
-                        : crib_fail(err, CRIB_INTERNAL, errno, "mount source %s", m->host_path);
-
-            if (r < 0)
-                return r;
-        }
-        if (m->recursive_readonly || userns_fd >= 0) {
-            const char *copy = keep(s, xasprintf("%s/copies/%zu", bundle, i));
-            int r = rootfs_bind_copy(m->host_path, copy, m->recursive_readonly, userns_fd, err);
-
-            if (r < 0)
-                return crib_wrap(err, "mounts[%zu]", i);
-            add_mount(s, m->container_path, copy, m->readonly, m->recursive_readonly,
-                      m->propagation);
-            continue;
-        }
-        add_mount(s, m->container_path, m->host_path, m->readonly, false, m->propagation);
-    }
-    return 0;
-}
-
-static int add_device(struct create_state *s, const char *path, const char *host_path,
-                      const char *permissions, struct crib_err *err)
-{
-    struct stat st;
-
-    if (stat(host_path, &st) < 0)
-        return crib_fail(err, errno == ENOENT ? CRIB_NOT_FOUND : CRIB_INTERNAL, errno, "device %s",
-                         host_path);
-    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
-        return crib_fail(err, CRIB_INVALID, 0, "device %s is not a device node", host_path);
-    s->devices = xrealloc(s->devices, (s->n_devices + 1) * sizeof(*s->devices));
-    s->devices[s->n_devices++] = (struct spec_device){
-        .path = path,
-        .host_path = host_path,
-        .type = S_ISCHR(st.st_mode) ? 'c' : 'b',
-        .major = major(st.st_rdev),
-        .minor = minor(st.st_rdev),
-        .file_mode = st.st_mode & 07777,
-        .uid = st.st_uid,
-        .gid = st.st_gid,
-        .permissions = permissions && *permissions ? permissions : "rwm",
-    };
-    return 0;
-}
-
-/* A privileged container gets the node's devices (the top of /dev, as the
- * peers do; the pty and shm dirs are the container's own). */
-static int host_devices(struct create_state *s, struct crib_err *err)
-{
-    _cleanup_(closedirp) DIR *d = opendir("/dev");
-    struct dirent *de;
-
-    while (d && (de = readdir(d))) {
-        const char *path;
-        struct stat st;
-
-        if (de->d_type != DT_CHR && de->d_type != DT_BLK)
-            continue;
-        path = keep(s, xasprintf("/dev/%s", de->d_name));
-        if (strcmp(path, "/dev/console") == 0 || strcmp(path, "/dev/ptmx") == 0 ||
-            lstat(path, &st) < 0)
-            continue;
-        if (add_device(s, path, path, "rwm", err) < 0)
-            return crib_err_ret(err);
-    }
-    return 0;
-}
-
-static int collect_devices(struct create_state *s, const struct ctr_config *cfg,
-                           struct crib_err *err)
-{
-    if (cfg->privileged)
-        return host_devices(s, err);
-    for (size_t i = 0; i < cfg->n_devices; i++) {
-        int r = add_device(s, cfg->devices[i].path, cfg->devices[i].host_path,
-                           cfg->devices[i].permissions, err);
-
-        if (r < 0)
-            return crib_wrap(err, "devices[%zu]", i);
-    }
-    return 0;
-}
-
-/* containerd's RLIMIT_NOFILE, unless cribd's own hard limit is lower: raising
- * it needs CAP_SYS_RESOURCE, which a node may not grant. */
-static int64_t nofile_limit(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 1048576)
-        return (int64_t)rl.rlim_max;
-    return 1048576;
-}
-
-/* The node denies lowering oom_score_adj without CAP_SYS_RESOURCE, so a
- * container asks for no less than cribd's own. */
-static int clamp_oom_score_adj(int64_t want)
-{
-    _cleanup_free_ char *text = NULL;
-    struct crib_err ignored;
-    int own = 0;
-
-    if (fs_read_file("/proc/self/oom_score_adj", 32, &text, NULL, &ignored) >= 0)
-        own = atoi(text);
-    if (want < own)
-        return own;
-    return want > 1000 ? 1000 : (int)want;
-}
-
-static int build_seccomp(struct create_state *s, const struct ctr_config *cfg, struct crib_err *err)
-{
-    /* Privileged is always unconfined, whatever profile the pod names (the
-     * kubelet and critest expect it ignored, not refused). */
-    if (cfg->privileged && cfg->seccomp == CTR_SECCOMP_LOCALHOST)
-        log_info("container %s: privileged, so seccomp profile %s is not applied", cfg->name,
-                 cfg->seccomp_profile);
-    if (cfg->privileged || cfg->seccomp == CTR_SECCOMP_UNCONFINED)
-        return 0;
-    if (cfg->seccomp == CTR_SECCOMP_RUNTIME_DEFAULT) {
-        s->seccomp = seccomp_default_profile(s->caps, s->n_caps);
-        return 0;
-    }
-    return seccomp_load_profile(cfg->seccomp_profile, s->caps, s->n_caps, &s->seccomp, err);
-}
-
-static int pid_namespace(struct ctr_ctx *ctx, const struct ctr_pod *pod,
-                         const struct ctr_config *cfg, struct create_state *s,
-                         struct spec_input *in, struct crib_err *err)
-{
-    switch (cfg->pid_mode) {
-    case 0: /* POD */
-        in->pidns_path = pod->pidns;
-        in->host_pid = pod->host_pid;
-        return 0;
-    case 2: /* NODE */ in->host_pid = true; return 0;
-    case 3: { /* TARGET: another container's */
-        _cleanup_free_ char *target = NULL;
-        pid_t pid;
-        int r = ctr_resolve_id(ctx, cfg->target_id, &target, err);
-
-        if (r < 0)
-            return crib_wrap(err, "namespace_options.target_id");
-        pid = ctr_pid(ctx, target);
-        if (pid <= 0)
-            return crib_fail(err, CRIB_STATE, 0, "target container %s is not running", target);
-        in->pidns_path = keep(s, xasprintf("/proc/%d/ns/pid", (int)pid));
-        return 0;
-    }
-    default: /* CONTAINER: its own */ return 0;
-    }
-}
-
-static int build_spec(struct ctr_ctx *ctx, const struct ctr_pod *pod, const struct ctr_image *img,
-                      const struct ctr_config *cfg, const char *id, const char *rootfs,
-                      const struct user_ids *ids, struct create_state *s, struct crib_err *err)
-{
-    const char **ann_keys = xcalloc(cfg->n_annotations + 1, sizeof(char *));
-    const char **ann_values = xcalloc(cfg->n_annotations + 1, sizeof(char *));
-    _cleanup_free_ char *cgroup = NULL;
-    struct spec_input in;
-    int r;
-
-    for (size_t i = 0; i < cfg->n_annotations; i++) {
-        ann_keys[i] = cfg->annotations[i].key;
-        ann_values[i] = cfg->annotations[i].value;
-    }
-    cgroup = xasprintf(
-        "%s/crib-%s", pod->cgroup_parent && *pod->cgroup_parent ? pod->cgroup_parent : "/crib", id);
-    in = (struct spec_input){
-        .args = s->argv,
-        .n_args = s->n_argv,
-        .env = (const char *const *)s->env,
-        .n_env = s->n_env,
-        .cwd = cfg->working_dir && *cfg->working_dir ? cfg->working_dir : img->working_dir,
-        .terminal = cfg->tty,
-        .uid = ids->uid,
-        .gid = ids->gid,
-        .additional_gids = ids->groups,
-        .n_additional_gids = ids->n_groups,
-        .cap_add = cfg->cap_add,
-        .n_cap_add = cfg->n_cap_add,
-        .cap_drop = cfg->cap_drop,
-        .n_cap_drop = cfg->n_cap_drop,
-        .privileged = cfg->privileged,
-        .no_new_privs = cfg->no_new_privs,
-        .apparmor_profile = cfg->privileged ? NULL : cfg->apparmor_profile,
-        .oom_score_adj = clamp_oom_score_adj(cfg->oom_score_adj),
-        .nofile_limit = nofile_limit(),
-        .cap_bounding = own_capabilities(),
-        .rootfs = rootfs,
-        .readonly_rootfs = cfg->readonly_rootfs,
-        .hostname = pod->host_net ? NULL : pod->hostname,
-        .netns_path = pod->netns,
-        .ipcns_path = pod->ipcns,
-        .utsns_path = pod->utsns,
-        .userns_path = pod->userns,
-        .n_uid_mappings = pod->userns ? 1 : 0,
-        .uid_mappings = &pod->uid_map,
-        .n_gid_mappings = pod->userns ? 1 : 0,
-        .gid_mappings = &pod->gid_map,
-        .host_net = pod->host_net,
-        .host_ipc = pod->host_ipc,
-        .host_uts = pod->host_net,
-        .mounts = s->mounts,
-        .n_mounts = s->n_mounts,
-        .devices = s->devices,
-        .n_devices = s->n_devices,
-        .masked_paths = cfg->masked_paths,
-        .n_masked_paths = cfg->n_masked_paths,
-        .masked_paths_set = cfg->masked_paths_set,
-        .readonly_paths = cfg->readonly_paths,
-        .n_readonly_paths = cfg->n_readonly_paths,
-        .readonly_paths_set = cfg->readonly_paths_set,
-        .cgroups_path = cgroup,
-        .resources = cfg->resources,
-        .n_annotations = cfg->n_annotations,
-        .annotation_keys = ann_keys,
-        .annotation_values = ann_values,
-    };
-    r = pid_namespace(ctx, pod, cfg, s, &in, err);
-    /* The seccomp rules depend on the capabilities the process ends with. */
-    if (r >= 0)
-        r = spec_effective_caps(&in, &s->caps, &s->n_caps, err);
-    if (r >= 0)
-        r = build_seccomp(s, cfg, err);
-    if (r >= 0) {
-        in.seccomp = s->seccomp;
-        r = spec_build(&in, &s->spec, err);
-    }
-    free(ann_keys);
-    free(ann_values);
-    return r;
-}
-
-static int resolve_user(const char *rootfs, const struct ctr_image *img,
-                        const struct ctr_config *cfg, struct user_ids *ids, struct crib_err *err)
-{
-    _cleanup_close_ int fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    struct user_request req = cfg->user;
-
-    if (fd < 0)
-        return crib_fail(err, CRIB_INTERNAL, errno, "open rootfs %s", rootfs);
-    req.image_user = img->user ? img->user : "";
-    return user_resolve(fd, &req, ids, err);
-}
-
-static int make_process(const struct ctr_pod *pod, const struct ctr_image *img,
-                        const struct ctr_config *cfg, struct create_state *s, struct crib_err *err)
-{
-    int r = spec_merge_args(cfg->command, cfg->n_command, cfg->args, cfg->n_args, img->entrypoint,
-                            img->n_entrypoint, img->cmd, img->n_cmd, &s->argv, &s->n_argv, err);
-
-    if (r < 0)
-        return r;
-    return spec_merge_env(img->env, img->n_env, cfg->env_keys, cfg->env_values, cfg->n_env,
-                          pod->host_net ? NULL : pod->hostname, &s->env, &s->n_env, err);
-}
-
 static char *log_path_of(const struct ctr_pod *pod, const struct ctr_config *cfg)
 {
     if (!pod->log_directory || !*pod->log_directory || !cfg->log_path || !*cfg->log_path)
@@ -963,21 +502,18 @@ static struct ctr_record record_of(const char *id, const struct ctr_pod *pod,
 /* Makes everything a container needs on disk and starts its shim. */
 static int make_container(struct ctr_ctx *ctx, const struct ctr_pod *pod, struct oci_handler *h,
                           const struct ctr_image *img, const struct ctr_config *cfg, const char *id,
-                          struct crib_err *err)
+                          pid_t target_pid, struct crib_err *err)
 {
     _cleanup_free_ char *layer = xasprintf("%s/%s", ctx->layers_dir, id);
     _cleanup_free_ char *upper = xasprintf("%s/upper", layer), *work = xasprintf("%s/work", layer);
     _cleanup_free_ char *bundle = bundle_of(ctx, id);
     _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", bundle);
-    _cleanup_free_ char *config = xasprintf("%s/config.json", bundle);
     _cleanup_free_ char *log_path = log_path_of(pod, cfg);
     _cleanup_free_ char *log_dir = NULL;
     _cleanup_close_ int userns_fd = -1;
-    struct create_state s = {0};
     struct user_ids ids;
     struct proc_identity proc;
     struct ctr_record rec;
-    const char *text;
     int r;
 
     r = fs_mkdir_p(upper, 0755, err);
@@ -1004,19 +540,9 @@ static int make_container(struct ctr_ctx *ctx, const struct ctr_pod *pod, struct
                          err);
     CRASH_POINT("container-create-rootfs");
     if (r >= 0)
-        r = resolve_user(rootfs, img, cfg, &ids, err);
-    if (r >= 0)
-        r = make_process(pod, img, cfg, &s, err);
-    if (r >= 0)
-        r = collect_mounts(&s, pod, cfg, bundle, userns_fd, err);
-    if (r >= 0)
-        r = collect_devices(&s, cfg, err);
-    if (r >= 0)
-        r = build_spec(ctx, pod, img, cfg, id, rootfs, &ids, &s, err);
-    if (r >= 0) {
-        text = json_object_to_json_string_ext(s.spec, JSON_C_TO_STRING_PLAIN);
-        r = fs_write_volatile(config, text, strlen(text), 0600, err);
-    }
+        r = bundle_write(
+            &(struct bundle_request){id, bundle, rootfs, pod, img, cfg, userns_fd, target_pid},
+            &ids, err);
     if (r >= 0 && *log_path) {
         log_dir = xstrdup(log_path);
         *strrchr(log_dir, '/') = '\0';
@@ -1032,14 +558,32 @@ static int make_container(struct ctr_ctx *ctx, const struct ctr_pod *pod, struct
      * trees now; the host's would keep the host paths busy (a user could not
      * unmount or remove them). */
     if (r >= 0)
-        r = unmount_copies(bundle, err);
+        r = bundle_unmount_copies(bundle, err);
     CRASH_POINT("container-create-shim");
     if (r >= 0) {
         rec = record_of(id, pod, h, img, cfg, &ids, &proc, log_path);
         r = containers_add(ctx->store, &rec, err);
     }
-    create_state_done(&s);
     return r;
+}
+
+/* PID mode TARGET joins the namespace of another running container. */
+static int target_pid_of(struct ctr_ctx *ctx, const struct ctr_config *cfg, pid_t *ret,
+                         struct crib_err *err)
+{
+    _cleanup_free_ char *target = NULL;
+    int r;
+
+    *ret = 0;
+    if (cfg->pid_mode != 3)
+        return 0;
+    r = ctr_resolve_id(ctx, cfg->target_id, &target, err);
+    if (r < 0)
+        return crib_wrap(err, "namespace_options.target_id");
+    *ret = ctr_pid(ctx, target);
+    if (*ret <= 0)
+        return crib_fail(err, CRIB_STATE, 0, "target container %s is not running", target);
+    return 0;
 }
 
 int ctr_create(struct ctr_ctx *ctx, const struct ctr_pod *pod, const char *handler,
@@ -1049,6 +593,7 @@ int ctr_create(struct ctr_ctx *ctx, const struct ctr_pod *pod, const char *handl
     struct oci_handler *h = find_handler(ctx, handler);
     _cleanup_free_ char *holder = NULL;
     char id[IDS_LEN + 1];
+    pid_t target_pid;
     int r;
 
     if (!h)
@@ -1061,9 +606,11 @@ int ctr_create(struct ctr_ctx *ctx, const struct ctr_pod *pod, const char *handl
         return crib_fail(err, CRIB_EXISTS, EEXIST,
                          "container %s (attempt %u) in pod %s is already container %s", cfg->name,
                          cfg->attempt, pod->id, holder);
+    if (r >= 0)
+        r = target_pid_of(ctx, cfg, &target_pid, err);
     if (r < 0 || ids_new(id, err) < 0)
         return crib_err_ret(err);
-    r = make_container(ctx, pod, h, image, cfg, id, err);
+    r = make_container(ctx, pod, h, image, cfg, id, target_pid, err);
     if (r < 0) {
         struct crib_err undo;
 
@@ -1253,28 +800,7 @@ int ctr_get(struct ctr_ctx *ctx, const char *id, struct ctr_record **ret, struct
 void ctr_each(struct ctr_ctx *ctx, const char *pod_id,
               void (*fn)(const struct ctr_record *c, void *arg), void *arg)
 {
-    pthread_rwlock_rdlock(&ctx->view_lock);
-    for (size_t i = 0; i < ctx->n_view; i++)
-        if (!pod_id || strcmp(ctx->view[i]->pod_id, pod_id) == 0)
-            fn(ctx->view[i], arg);
-    pthread_rwlock_unlock(&ctx->view_lock);
-}
-
-void *ctr_encoding_get(const struct ctr_record *c)
-{
-    return __atomic_load_n(&c->encoding, __ATOMIC_ACQUIRE);
-}
-
-void *ctr_encoding_set(const struct ctr_record *c, void *enc)
-{
-    void *expected = NULL;
-    void **slot = (void **)&c->encoding; /* the one field readers may fill */
-
-    if (__atomic_compare_exchange_n(slot, &expected, enc, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE))
-        return enc;
-    free(enc);
-    return expected;
+    ctr_view_each(&ctx->view, pod_id, fn, arg);
 }
 
 struct id_list {
@@ -1301,22 +827,7 @@ char **ctr_list_ids(struct ctr_ctx *ctx, const char *pod_id, size_t *ret_n)
 
 int ctr_resolve_id(struct ctr_ctx *ctx, const char *key, char **ret_id, struct crib_err *err)
 {
-    size_t len = strlen(key), hits = 0;
-    char *found = NULL;
-
-    pthread_rwlock_rdlock(&ctx->view_lock);
-    for (size_t i = 0; i < ctx->n_view && len; i++)
-        if (strncmp(ctx->view[i]->id, key, len) == 0 && hits++ == 0)
-            found = xstrdup(ctx->view[i]->id);
-    pthread_rwlock_unlock(&ctx->view_lock);
-    if (hits > 1) {
-        free(found);
-        return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "container ID prefix %s is ambiguous", key);
-    }
-    if (!found)
-        return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "container %s", key);
-    *ret_id = found;
-    return 0;
+    return ctr_view_resolve(&ctx->view, key, ret_id, err);
 }
 
 int ctr_exec_sync(struct ctr_ctx *ctx, const char *id, const char *const *argv, int timeout_s,
@@ -1395,13 +906,7 @@ int ctr_reopen_log(struct ctr_ctx *ctx, const char *id, struct crib_err *err)
 
 bool ctr_image_in_use(struct ctr_ctx *ctx, const char *image_id)
 {
-    bool used = false;
-
-    pthread_rwlock_rdlock(&ctx->view_lock);
-    for (size_t i = 0; i < ctx->n_view && !used; i++)
-        used = strcmp(ctx->view[i]->image_id, image_id) == 0;
-    pthread_rwlock_unlock(&ctx->view_lock);
-    return used;
+    return ctr_view_uses_image(&ctx->view, image_id);
 }
 
 int ctr_usage(struct ctr_ctx *ctx, int64_t *ret_bytes, int64_t *ret_inodes, size_t *ret_n,

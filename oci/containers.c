@@ -230,29 +230,22 @@ static int read_doc(const char *text, struct ctr_record *c, struct crib_err *err
     return 0;
 }
 
-static char *col_text(sqlite3_stmt *st, int i)
-{
-    const char *t = (const char *)sqlite3_column_text(st, i);
-
-    return xstrdup(t ? t : "");
-}
-
 static int read_row(sqlite3_stmt *st, struct ctr_record **ret, struct crib_err *err)
 {
     _cleanup_(ctr_record_freep) struct ctr_record *c = xcalloc(1, sizeof(*c));
     int r;
 
-    c->id = col_text(st, 0);
-    c->pod_id = col_text(st, 1);
-    c->name = col_text(st, 2);
+    c->id = store_col_text(st, 0);
+    c->pod_id = store_col_text(st, 1);
+    c->name = store_col_text(st, 2);
     c->attempt = (uint32_t)sqlite3_column_int64(st, 3);
     c->state = (enum ctr_state)sqlite3_column_int(st, 4);
     c->created_ns = sqlite3_column_int64(st, 5);
     c->started_ns = sqlite3_column_int64(st, 6);
     c->finished_ns = sqlite3_column_int64(st, 7);
     c->exit_code = sqlite3_column_int(st, 8);
-    c->reason = col_text(st, 9);
-    c->message = col_text(st, 10);
+    c->reason = store_col_text(st, 9);
+    c->message = store_col_text(st, 10);
     c->pid = (pid_t)sqlite3_column_int64(st, 11);
     c->start_ticks = (uint64_t)sqlite3_column_int64(st, 12);
     r = read_doc((const char *)sqlite3_column_text(st, 13), c, err);
@@ -340,7 +333,7 @@ int containers_find(struct store *s, const char *pod_id, const char *name, uint3
         sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, attempt);
         if (sqlite3_step(st) == SQLITE_ROW)
-            *ret_id = col_text(st, 0);
+            *ret_id = store_col_text(st, 0);
     }
     sqlite3_finalize(TAKE_PTR(st));
     store_tx_done(&tx);
@@ -463,4 +456,21 @@ int containers_delete(struct store *s, const char *id, struct crib_err *err)
                         1, NULL, 0, err);
 
     return r < 0 ? r : 0;
+}
+
+void *ctr_encoding_get(const struct ctr_record *c)
+{
+    return __atomic_load_n(&c->encoding, __ATOMIC_ACQUIRE);
+}
+
+void *ctr_encoding_set(const struct ctr_record *c, void *enc)
+{
+    void *expected = NULL;
+    void **slot = (void **)&c->encoding; /* the one field readers may fill */
+
+    if (__atomic_compare_exchange_n(slot, &expected, enc, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return enc;
+    free(enc);
+    return expected;
 }

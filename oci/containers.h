@@ -96,4 +96,10 @@ int containers_set_resources(struct store *s, const char *id, const struct ctr_r
 /* Deletes the record; a missing one is fine. Crash point container-remove-commit. */
 int containers_delete(struct store *s, const char *id, struct crib_err *err);
 
+/* The encoding a reader cached with record c (see ctr_record.encoding), or
+ * NULL; and setting it: returns the one that stays (enc, or one another
+ * thread set first, in which case enc is freed). Safe under ctr_each. */
+void *ctr_encoding_get(const struct ctr_record *c);
+void *ctr_encoding_set(const struct ctr_record *c, void *enc);
+
 void ctr_record_free(struct ctr_record *c);

@@ -11,8 +11,10 @@
 #include "sandbox/ns.h"
 
 #define POD_COLUMNS                                                                                \
-    "id, name, namespace, uid, attempt, state, created_ns, hostname, log_directory, "              \
-    "runtime_handler, net_mode, pid_mode, ipc_mode, cgroup_parent, labels, annotations, ip, "      \
+    "id, name, namespace, uid, attempt, state, created_ns, hostname, "                             \
+    "log_directory, "                                                                              \
+    "runtime_handler, net_mode, pid_mode, ipc_mode, cgroup_parent, labels, "                       \
+    "annotations, ip, "                                                                            \
     "userns"
 
 static char *kv_to_json(const struct pod_kv *kv, size_t n)
@@ -112,11 +114,11 @@ int pods_add(struct store *s, const struct pod_record *pod, struct crib_err *err
 
     if (r < 0)
         return r;
-    r = store_prepare(
-        &tx,
-        "INSERT INTO pods(" POD_COLUMNS ") VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-        &st, err);
+    r = store_prepare(&tx,
+                      "INSERT INTO pods(" POD_COLUMNS ") VALUES "
+                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                      "?14, ?15, ?16, ?17, ?18)",
+                      &st, err);
     if (r >= 0) {
         bind_pod(st, pod, labels, annotations);
         if (sqlite3_step(st) != SQLITE_DONE)
@@ -132,34 +134,27 @@ int pods_add(struct store *s, const struct pod_record *pod, struct crib_err *err
     return r;
 }
 
-static char *col_text(sqlite3_stmt *st, int i)
-{
-    const char *t = (const char *)sqlite3_column_text(st, i);
-
-    return xstrdup(t ? t : "");
-}
-
 static int read_row(sqlite3_stmt *st, struct pod_record **ret, struct crib_err *err)
 {
     _cleanup_(pod_record_freep) struct pod_record *p = xcalloc(1, sizeof(*p));
     int r;
 
-    p->id = col_text(st, 0);
-    p->name = col_text(st, 1);
-    p->namespace = col_text(st, 2);
-    p->uid = col_text(st, 3);
+    p->id = store_col_text(st, 0);
+    p->name = store_col_text(st, 1);
+    p->namespace = store_col_text(st, 2);
+    p->uid = store_col_text(st, 3);
     p->attempt = (uint32_t)sqlite3_column_int64(st, 4);
     p->state = (enum pod_state)sqlite3_column_int(st, 5);
     p->created_ns = sqlite3_column_int64(st, 6);
-    p->hostname = col_text(st, 7);
-    p->log_directory = col_text(st, 8);
-    p->runtime_handler = col_text(st, 9);
+    p->hostname = store_col_text(st, 7);
+    p->log_directory = store_col_text(st, 8);
+    p->runtime_handler = store_col_text(st, 9);
     p->net_mode = (enum pod_ns_mode)sqlite3_column_int(st, 10);
     p->pid_mode = (enum pod_ns_mode)sqlite3_column_int(st, 11);
     p->ipc_mode = (enum pod_ns_mode)sqlite3_column_int(st, 12);
-    p->cgroup_parent = col_text(st, 13);
-    p->ip = col_text(st, 16);
-    p->userns = col_text(st, 17);
+    p->cgroup_parent = store_col_text(st, 13);
+    p->ip = store_col_text(st, 16);
+    p->userns = store_col_text(st, 17);
     r = kv_from_json((const char *)sqlite3_column_text(st, 14), &p->labels, &p->n_labels, err);
     if (r >= 0)
         r = kv_from_json((const char *)sqlite3_column_text(st, 15), &p->annotations,
@@ -213,7 +208,7 @@ int pods_find_by_metadata(struct store *s, const char *name, const char *namespa
         sqlite3_bind_text(st, 3, uid, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, attempt);
         if (sqlite3_step(st) == SQLITE_ROW)
-            *ret_id = col_text(st, 0);
+            *ret_id = store_col_text(st, 0);
     }
     sqlite3_finalize(TAKE_PTR(st));
     store_tx_done(&tx);

@@ -295,13 +295,6 @@ static int idmap_layers(const struct rootfs_spec *spec, const char *dir, const c
     return r;
 }
 
-static void strv_free(const char **v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        free((char *)v[i]);
-    free(v);
-}
-
 static int mount_idmapped(const struct rootfs_spec *spec, unsigned flags, struct crib_err *err)
 {
     _cleanup_free_ char *dir = beside_target(spec, IDMAP_DIR);
@@ -315,7 +308,7 @@ static int mount_idmapped(const struct rootfs_spec *spec, unsigned flags, struct
         r = rootfs_mount_with(&mapped, flags, err);
     }
     idmap_release(dir, spec->n_lower);
-    strv_free(dirs, spec->n_lower);
+    strv_free((char **)dirs, spec->n_lower);
     return r;
 }
 
