@@ -95,6 +95,11 @@ const struct store_migration store_migrations[] = {
         .what = "pod user namespaces",
         .sql = "ALTER TABLE pods ADD COLUMN userns TEXT NOT NULL DEFAULT '';",
     },
+    {
+        /* A pod's overhead and resources as the kubelet states them (JSON). */
+        .what = "pod resources",
+        .sql = "ALTER TABLE pods ADD COLUMN resources TEXT NOT NULL DEFAULT '';",
+    },
 };
 
 const size_t store_n_migrations = ARRAY_SIZE(store_migrations);

@@ -218,6 +218,26 @@ static int capability_args_of(struct cri_call *call, const Runtime__V1__PodSandb
     return r;
 }
 
+/* The CRI's resources as cgroup limits (0: unset, as in the CRI), or NULL. */
+static const struct cgroup_limits *limits_of(struct cri_call *call,
+                                             const Runtime__V1__LinuxContainerResources *res)
+{
+    struct cgroup_limits *l;
+
+    if (!res)
+        return NULL;
+    l = arena_alloc(&call->arena, sizeof(*l));
+    *l = (struct cgroup_limits){
+        .cpu_shares = res->cpu_shares,
+        .cpu_quota_us = res->cpu_quota,
+        .cpu_period_us = res->cpu_period,
+        .memory_bytes = res->memory_limit_in_bytes,
+        .cpuset_cpus = res->cpuset_cpus && *res->cpuset_cpus ? res->cpuset_cpus : NULL,
+        .cpuset_mems = res->cpuset_mems && *res->cpuset_mems ? res->cpuset_mems : NULL,
+    };
+    return l;
+}
+
 static int config_of(struct cri_call *call, const Runtime__V1__RunPodSandboxRequest *in,
                      struct pod_config *cfg, struct crib_err *err)
 {
@@ -236,6 +256,8 @@ static int config_of(struct cri_call *call, const Runtime__V1__RunPodSandboxRequ
         .log_directory = c->log_directory,
         .runtime_handler = in->runtime_handler,
         .cgroup_parent = c->linux ? c->linux->cgroup_parent : NULL,
+        .overhead = limits_of(call, c->linux ? c->linux->overhead : NULL),
+        .resources = limits_of(call, c->linux ? c->linux->resources : NULL),
         .n_labels = c->n_labels,
         .labels =
             kv_from(call, (Runtime__V1__PodSandboxConfig__LabelsEntry **)c->labels, c->n_labels),
@@ -437,6 +459,30 @@ static Runtime__V1__LinuxPodSandboxStatus *linux_status(struct cri_call *call,
     return l;
 }
 
+/* crictl inspectp's view: where the pod lives and what the kubelet said of
+ * its resources. */
+static char *verbose_info(struct cri_call *call, const struct pod_record *p)
+{
+    struct json_object *o = json_object_new_object();
+    struct json_object *res = *p->resources ? json_tokener_parse(p->resources) : NULL;
+    _cleanup_free_ char *dir = pod_dir(call->rt->pods, p->id);
+    char *text;
+
+    json_object_object_add(o, "runtimeHandler", json_object_new_string(p->runtime_handler));
+    json_object_object_add(o, "cgroupDriver",
+                           json_object_new_string(call->rt->cgroup_driver->name));
+    json_object_object_add(o, "cgroupParent", json_object_new_string(p->cgroup_parent));
+    json_object_object_add(o, "stateDir", json_object_new_string(dir));
+    if (json_object_is_type(res, json_type_object)) {
+        json_object_object_foreach (res, key, value)
+            json_object_object_add(o, key, json_object_get(value));
+    }
+    json_object_put(res);
+    text = arena_strdup(&call->arena, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return text;
+}
+
 int cri_pod_sandbox_status(struct cri_call *call, const ProtobufCMessage *req,
                            ProtobufCMessage **ret_resp, struct crib_err *err)
 {
@@ -465,10 +511,16 @@ int cri_pod_sandbox_status(struct cri_call *call, const ProtobufCMessage *req,
                           runtime__v1__pod_sandbox_network_status__init);
     network_of(call, p->ip, st->network);
     st->linux = linux_status(call, p);
-    pod_record_free(p);
     resp = CRI_NEW(call, Runtime__V1__PodSandboxStatusResponse,
                    runtime__v1__pod_sandbox_status_response__init);
     resp->status = st;
+    if (in->verbose) {
+        resp->n_info = 1;
+        resp->info =
+            cri_map_entries(call, &runtime__v1__pod_sandbox_status_response__info_entry__descriptor,
+                            &(struct cri_kv){"info", verbose_info(call, p)}, 1);
+    }
+    pod_record_free(p);
     *ret_resp = &resp->base;
     return 0;
 }
@@ -560,20 +612,8 @@ int cri_update_pod_sandbox_resources(struct cri_call *call, const ProtobufCMessa
 {
     const Runtime__V1__UpdatePodSandboxResourcesRequest *in =
         (const Runtime__V1__UpdatePodSandboxResourcesRequest *)req;
-    const Runtime__V1__LinuxContainerResources *res = in->resources;
-    struct cgroup_limits lim = {0};
-    int r;
-
-    if (res)
-        lim = (struct cgroup_limits){
-            .cpu_shares = res->cpu_shares,
-            .cpu_quota_us = res->cpu_quota,
-            .cpu_period_us = res->cpu_period,
-            .memory_bytes = res->memory_limit_in_bytes,
-            .cpuset_cpus = res->cpuset_cpus && *res->cpuset_cpus ? res->cpuset_cpus : NULL,
-            .cpuset_mems = res->cpuset_mems && *res->cpuset_mems ? res->cpuset_mems : NULL,
-        };
-    r = pod_update_resources(call->rt->pods, in->pod_sandbox_id, &lim, err);
+    int r = pod_update_resources(call->rt->pods, in->pod_sandbox_id, limits_of(call, in->overhead),
+                                 limits_of(call, in->resources), err);
     if (r < 0)
         return r;
     *ret_resp = &CRI_NEW(call, Runtime__V1__UpdatePodSandboxResourcesResponse,

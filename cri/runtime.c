@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/cgdriver.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "cri/internal.h"
@@ -172,7 +173,7 @@ int cri_runtime_config(struct cri_call *call, const ProtobufCMessage *req,
 
     (void)req;
     (void)err;
-    linux_cfg->cgroup_driver = call->rt->cgroup_driver == CRI_CGROUP_SYSTEMD
+    linux_cfg->cgroup_driver = call->rt->cgroup_driver == &cgroup_driver_systemd
                                    ? RUNTIME__V1__CGROUP_DRIVER__SYSTEMD
                                    : RUNTIME__V1__CGROUP_DRIVER__CGROUPFS;
     resp->linux = linux_cfg;

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "common/cgdriver.h"
 #include "common/err.h"
 #include "common/store.h"
 #include "imagestore/imagestore.h"
@@ -10,13 +11,11 @@
 #include "netcni/cniconf.h"
 #include "oci/handler.h"
 
-enum cri_cgroup_driver { CRI_CGROUP_SYSTEMD, CRI_CGROUP_CGROUPFS };
-
 /* What the handlers serve from; owned by the daemon, read-only while serving
  * except where a field says otherwise. */
 struct cri_runtime {
     const char *config_json; /* the config in force, for verbose Status */
-    enum cri_cgroup_driver cgroup_driver;
+    const struct cgroup_driver *cgroup_driver;
     struct oci_handler *handlers; /* each has its own probe lock */
     size_t n_handlers;
     size_t default_handler; /* index into handlers */

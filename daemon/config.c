@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cgdriver.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/xalloc.h"
@@ -389,7 +390,7 @@ int config_finish(struct crib_config *cfg, struct crib_err *err)
     bool found = false;
     int r;
 
-    if (strcmp(cfg->cgroup_driver, "cgroupfs") != 0 && strcmp(cfg->cgroup_driver, "systemd") != 0)
+    if (!cgroup_driver_find(cfg->cgroup_driver))
         return crib_fail(err, CRIB_INVALID, 0,
                          "cgroupDriver: unknown value '%s' (cgroupfs, systemd)",
                          cfg->cgroup_driver);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cgdriver.h"
 #include "common/cleanup.h"
 #include "common/crash.h"
 #include "common/fs.h"
@@ -109,7 +110,8 @@ static int load_config(const struct flags *f, struct crib_config *cfg, struct cr
     return apply_flags(cfg, f, err);
 }
 
-static struct oci_handler *make_handlers(const struct crib_config *cfg, size_t *ret_default)
+static struct oci_handler *make_handlers(const struct crib_config *cfg,
+                                         const struct cgroup_driver *driver, size_t *ret_default)
 {
     struct oci_handler *hs = xcalloc(cfg->n_runtimes, sizeof(*hs));
 
@@ -119,6 +121,7 @@ static struct oci_handler *make_handlers(const struct crib_config *cfg, size_t *
 
         (void)handler_kind_parse(rt->type, &kind); /* checked by config_finish */
         handler_init(&hs[i], rt->name, rt->path, rt->root, kind);
+        hs[i].cgroup_flag = driver->runtime_flag;
         if (strcmp(rt->name, cfg->default_runtime) == 0)
             *ret_default = i;
     }
@@ -150,15 +153,15 @@ static void wait_for_stop_signal(const sigset_t *set)
 
 /* Serves until SIGTERM or SIGINT. Returns 0, 1 when handlers were left
  * running (what they use must then outlive us), or a negative errno. */
-static int serve(const struct crib_config *cfg, struct store *store, struct imagestore *images,
-                 struct sandbox_ctx *pods, struct crib_err *err)
+static int serve(const struct crib_config *cfg, const struct cgroup_driver *driver,
+                 struct store *store, struct imagestore *images, struct sandbox_ctx *pods,
+                 struct crib_err *err)
 {
     _cleanup_free_ char *config_json = config_to_json(cfg);
     const char *const *bin_dirs = (const char *const *)cfg->cni_bin_dirs;
     struct cri_runtime rt = {
         .config_json = config_json,
-        .cgroup_driver =
-            strcmp(cfg->cgroup_driver, "systemd") == 0 ? CRI_CGROUP_SYSTEMD : CRI_CGROUP_CGROUPFS,
+        .cgroup_driver = driver,
         .n_handlers = cfg->n_runtimes,
         .cni = {.conf_dir = cfg->cni_conf_dir, .bin_dirs = bin_dirs},
         .store = store,
@@ -182,10 +185,12 @@ static int serve(const struct crib_config *cfg, struct store *store, struct imag
     /* Blocked before any thread starts (the exit watcher is the first), so
      * every thread inherits the mask and only sigwaitinfo() below sees them. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    rt.handlers = make_handlers(cfg, &rt.default_handler);
+    rt.handlers = make_handlers(cfg, driver, &rt.default_handler);
     r = ctr_open(store,
-                 &(struct ctr_paths){
-                     .root_dir = cfg->root_dir, .state_dir = cfg->state_dir, .conmon = cfg->conmon},
+                 &(struct ctr_options){.root_dir = cfg->root_dir,
+                                       .state_dir = cfg->state_dir,
+                                       .conmon = cfg->conmon,
+                                       .cgroup_driver = driver},
                  rt.handlers, rt.n_handlers, rt.default_handler, &rt.containers, err);
     if (r < 0)
         goto out;
@@ -230,6 +235,8 @@ static int run(const struct crib_config *cfg, struct crib_err *err)
     struct imagestore *images = NULL;
     struct sandbox_ctx *pods = NULL;
     struct store *store = NULL;
+    /* config_finish accepted only the drivers there are. */
+    const struct cgroup_driver *driver = cgroup_driver_find(cfg->cgroup_driver);
     struct cniconf_dirs cni = {.conf_dir = cfg->cni_conf_dir,
                                .bin_dirs = (const char *const *)cfg->cni_bin_dirs};
     int r = make_dirs(cfg, err);
@@ -244,9 +251,9 @@ static int run(const struct crib_config *cfg, struct crib_err *err)
         return r;
     r = open_images(cfg, store, &images, err);
     if (r >= 0)
-        r = sandbox_open(store, cfg->state_dir, &cni, cfg->infra, &pods, err);
+        r = sandbox_open(store, cfg->state_dir, &cni, cfg->infra, driver, &pods, err);
     if (r >= 0)
-        r = serve(cfg, store, images, pods, err);
+        r = serve(cfg, driver, store, images, pods, err);
     if (r == 1)
         return 0;
     sandbox_close(pods);

@@ -603,3 +603,47 @@ def test_image_volumes(env):
         with pytest.raises(grpc.RpcError) as ei:
             create(e, container_config(e, "bad-iv", command=["true"], mounts=[mount]))
         assert ei.value.code() == code, ei.value.details()
+
+
+def test_containers_under_the_systemd_cgroup_driver(make_cribd, registry, busybox, api):
+    """Each container is the scope crib-ID.scope in its pod's slice, which runc
+    asks systemd for (the pod's slice names are checked in test_pods.py).
+    Without systemd, runc's refusal comes back and nothing is left."""
+    have_systemd = os.path.isdir("/run/systemd/system")
+    pb, pb_grpc = api
+    d = make_cribd(config={"cgroupDriver": "systemd"}).start()
+    registry.write_hosts(d.certs_d)
+    slice_name = "crib-it%d-pod1.slice" % os.getpid()
+    with d.channel() as ch:
+        rt, img = pb_grpc.RuntimeServiceStub(ch), pb_grpc.ImageServiceStub(ch)
+        img.PullImage(pb.PullImageRequest(image=pb.ImageSpec(image=busybox[0])))
+        pod_cfg = pb.PodSandboxConfig(
+            metadata=pb.PodSandboxMetadata(name="sd", namespace="default", uid="sd1", attempt=0),
+            hostname="sd", log_directory=os.path.join(d.base, "logs"))
+        pod_cfg.linux.cgroup_parent = slice_name
+        pod = rt.RunPodSandbox(pb.RunPodSandboxRequest(config=pod_cfg)).pod_sandbox_id
+        cfg = pb.ContainerConfig(metadata=pb.ContainerMetadata(name="c"),
+                                 image=pb.ImageSpec(image=busybox[0]), log_path="c.log",
+                                 command=["sleep", "1000"])
+        create = pb.CreateContainerRequest(pod_sandbox_id=pod, config=cfg, sandbox_config=pod_cfg)
+        if not have_systemd:
+            with pytest.raises(grpc.RpcError) as e:
+                rt.CreateContainer(create)
+            assert "systemd" in e.value.details().lower() or "dbus" in e.value.details().lower(), \
+                e.value.details()
+            assert not rt.ListContainers(pb.ListContainersRequest()).containers
+            assert os.listdir(os.path.join(d.state, "containers")) == []
+            rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod))
+            pytest.skip("systemd is not PID 1 on this machine: runc refused the container's "
+                        "scope as expected; the running part needs systemd")
+        cid = rt.CreateContainer(create).container_id
+        try:
+            rt.StartContainer(pb.StartContainerRequest(container_id=cid))
+            info = json.loads(rt.ContainerStatus(pb.ContainerStatusRequest(
+                container_id=cid, verbose=True)).info["info"])
+            with open("/proc/%d/cgroup" % info["pid"]) as f:
+                assert "/%s/crib-%s.scope" % (slice_name, cid) in f.read()
+            rt.StopContainer(pb.StopContainerRequest(container_id=cid, timeout=0))
+        finally:
+            rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid))
+            rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod))

@@ -1,6 +1,7 @@
 """Pod sandboxes without network plugins yet: pinned namespaces, pod files,
 sysctls, cgroups, records, and what a crash or bad input leaves."""
 
+import json
 import os
 import subprocess
 
@@ -221,16 +222,41 @@ def test_no_hostname_means_the_nodes(cribd, runtime):
     rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))
 
 
-def test_update_pod_resources_sets_the_pod_cgroup(cribd, runtime):
+def verbose_info(pb, rt, pod_id):
+    resp = rt.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=pod_id, verbose=True))
+    return json.loads(resp.info["info"])
+
+
+def test_pod_resources_are_recorded_and_update_limits_the_pod_cgroup(cribd, runtime):
     pb, rt = runtime
     parent = "/crib-it-%d/pod-uid-res" % os.getpid()
-    pid = run(pb, rt, pod_config(pb, cgroup_parent=parent))
+    cfg = pod_config(pb, cgroup_parent=parent)
+    cfg.linux.overhead.memory_limit_in_bytes = 8 << 20
+    cfg.linux.resources.memory_limit_in_bytes = 64 << 20
+    cfg.linux.resources.cpu_shares = 512
+    pid = run(pb, rt, cfg)
     knob = "memory.limit_in_bytes" if os.path.isdir("/sys/fs/cgroup/memory") else "memory.max"
     try:
+        info = verbose_info(pb, rt, pid)
+        assert info["overhead"]["memory_limit_in_bytes"] == 8 << 20
+        assert info["resources"]["memory_limit_in_bytes"] == 64 << 20
+        assert info["resources"]["cpu_shares"] == 512
+        assert info["cgroupDriver"] == "cgroupfs" and info["cgroupParent"] == parent
+        # The pod's cgroup gets its containers' sum plus the overhead.
         rt.UpdatePodSandboxResources(pb.UpdatePodSandboxResourcesRequest(
-            pod_sandbox_id=pid, resources=pb.LinuxContainerResources(memory_limit_in_bytes=96 << 20)))
+            pod_sandbox_id=pid, overhead=pb.LinuxContainerResources(memory_limit_in_bytes=8 << 20),
+            resources=pb.LinuxContainerResources(memory_limit_in_bytes=96 << 20)))
         with open(os.path.join(memory_cgroup_dir(parent), knob)) as f:
-            assert int(f.read()) == 96 << 20
+            assert int(f.read()) == 104 << 20
+        info = verbose_info(pb, rt, pid)
+        assert info["resources"]["memory_limit_in_bytes"] == 96 << 20
+        assert "cpu_shares" in info["resources"] and info["resources"]["cpu_shares"] == 0
+        # A pod whose containers set no memory limit gets none, overhead or not.
+        rt.UpdatePodSandboxResources(pb.UpdatePodSandboxResourcesRequest(
+            pod_sandbox_id=pid, overhead=pb.LinuxContainerResources(memory_limit_in_bytes=8 << 20),
+            resources=pb.LinuxContainerResources(cpu_shares=256)))
+        with open(os.path.join(memory_cgroup_dir(parent), knob)) as f:
+            assert int(f.read()) == 104 << 20
         with pytest.raises(grpc.RpcError) as e:
             rt.UpdatePodSandboxResources(pb.UpdatePodSandboxResourcesRequest(
                 pod_sandbox_id="cd" * 32, resources=pb.LinuxContainerResources(cpu_shares=512)))
@@ -238,3 +264,25 @@ def test_update_pod_resources_sets_the_pod_cgroup(cribd, runtime):
     finally:
         rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))
         remove_test_cgroups()
+
+
+def test_systemd_cgroup_driver_takes_slices(make_cribd, api):
+    """The systemd driver's names; the scopes themselves need systemd (below)."""
+    pb, pb_grpc = api
+    d = make_cribd(config={"cgroupDriver": "systemd"}).start()
+    with d.channel() as ch:
+        rt = pb_grpc.RuntimeServiceStub(ch)
+        resp = rt.RuntimeConfig(pb.RuntimeConfigRequest())
+        assert resp.linux.cgroup_driver == pb.SYSTEMD
+        with pytest.raises(grpc.RpcError) as e:
+            run(pb, rt, pod_config(pb, cgroup_parent="/kubepods/pod-uid-1"))
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "/kubepods/pod-uid-1" in e.value.details() and "slice" in e.value.details()
+        assert pod_dirs(d) == []
+        slice_name = "crib-it%d-pod1.slice" % os.getpid()
+        pid = run(pb, rt, pod_config(pb, cgroup_parent=slice_name))
+        info = verbose_info(pb, rt, pid)
+        assert info["cgroupDriver"] == "systemd" and info["cgroupParent"] == slice_name
+        # Slices are systemd's units: crib makes no dir of its own for them.
+        assert not os.path.exists(memory_cgroup_dir("/crib-it%d.slice" % os.getpid()))
+        rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pid))

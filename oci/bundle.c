@@ -323,7 +323,6 @@ static int build_spec(const struct bundle_request *req, const struct user_ids *i
     const struct ctr_config *cfg = req->cfg;
     const char **ann_keys = xcalloc(cfg->n_annotations + 1, sizeof(char *));
     const char **ann_values = xcalloc(cfg->n_annotations + 1, sizeof(char *));
-    _cleanup_free_ char *cgroup = NULL;
     struct spec_input in;
     int r;
 
@@ -331,9 +330,6 @@ static int build_spec(const struct bundle_request *req, const struct user_ids *i
         ann_keys[i] = cfg->annotations[i].key;
         ann_values[i] = cfg->annotations[i].value;
     }
-    cgroup = xasprintf("%s/crib-%s",
-                       pod->cgroup_parent && *pod->cgroup_parent ? pod->cgroup_parent : "/crib",
-                       req->id);
     in = (struct spec_input){
         .args = s->argv,
         .n_args = s->n_argv,
@@ -379,7 +375,7 @@ static int build_spec(const struct bundle_request *req, const struct user_ids *i
         .readonly_paths = cfg->readonly_paths,
         .n_readonly_paths = cfg->n_readonly_paths,
         .readonly_paths_set = cfg->readonly_paths_set,
-        .cgroups_path = cgroup,
+        .cgroups_path = req->cgroups_path,
         .resources = cfg->resources,
         .n_annotations = cfg->n_annotations,
         .annotation_keys = ann_keys,

@@ -13,13 +13,13 @@
 
 struct bundle_request {
     const char *id;
-    const char *dir;    /* the bundle: config.json and copies/ go here */
-    const char *rootfs; /* mounted */
+    const char *dir;          /* the bundle: config.json and copies/ go here */
+    const char *rootfs;       /* mounted */
+    const char *cgroups_path; /* the spec's, as the node's cgroup driver names it */
     const struct ctr_pod *pod;
     const struct ctr_image *img;
     const struct ctr_config *cfg;
-    int userns_fd;    /* the pod's user namespace (volumes are idmapped into it), or
-                         -1 */
+    int userns_fd;    /* the pod's user namespace (volumes are idmapped into it), or -1 */
     pid_t target_pid; /* PID mode TARGET: the target container's first process */
 };
 
@@ -30,7 +30,6 @@ struct bundle_request {
  * seccomp profile), CRIB_INTERNAL. */
 int bundle_write(const struct bundle_request *req, struct user_ids *ret_ids, struct crib_err *err);
 
-/* Unmounts what is mounted under dir/copies: once the container has its own
- * mounts (the host's would keep host paths busy), and before the bundle is
- * removed. */
+/* Unmounts what is mounted under dir/copies: once the container has its own mounts (the host's
+ * would keep host paths busy), and before the bundle is removed. */
 int bundle_unmount_copies(const char *dir, struct crib_err *err);

@@ -4,17 +4,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cgdriver.h"
 #include "common/cleanup.h"
 #include "common/crash.h"
 #include "common/fs.h"
@@ -30,14 +31,14 @@
 /* How long conmon may take to write the exit file once the process is gone. */
 #define CTR_EXIT_FILE_WAIT_MS 5000
 #define CTR_KILL_WAIT_MS 30000
-/* How often a stop signal the process does not handle yet is looked at again.
- */
+/* How often a stop signal the process does not handle yet is looked at again. */
 #define CTR_RESIGNAL_MS 100
 
 struct ctr_ctx {
     struct store *store;
     struct oci_handler *handlers;
     size_t n_handlers, default_handler;
+    const struct cgroup_driver *cgroup_driver;
     char *layers_dir;  /* ROOT/containers: writable layers */
     char *bundles_dir; /* STATE/containers */
     struct shim_paths shim;
@@ -344,7 +345,7 @@ void ctr_close(struct ctr_ctx *ctx)
 
 CRIB_DEFINE_CLEANUP(struct ctr_ctx, ctr_close)
 
-int ctr_open(struct store *store, const struct ctr_paths *paths, struct oci_handler *handlers,
+int ctr_open(struct store *store, const struct ctr_options *opts, struct oci_handler *handlers,
              size_t n_handlers, size_t default_handler, struct ctr_ctx **ret_ctx,
              struct crib_err *err)
 {
@@ -359,11 +360,12 @@ int ctr_open(struct store *store, const struct ctr_paths *paths, struct oci_hand
     ctx->watch_fd = ctx->stop_fd = -1;
     keylock_init(&ctx->locks);
     ctr_view_init(&ctx->view);
-    ctx->layers_dir = xasprintf("%s/containers", paths->root_dir);
-    ctx->bundles_dir = xasprintf("%s/containers", paths->state_dir);
-    ctx->exit_dir = xasprintf("%s/exits", paths->state_dir);
-    ctx->socket_dir = xasprintf("%s/attach", paths->state_dir);
-    ctx->conmon = xstrdup(paths->conmon && *paths->conmon ? paths->conmon : "conmon");
+    ctx->layers_dir = xasprintf("%s/containers", opts->root_dir);
+    ctx->bundles_dir = xasprintf("%s/containers", opts->state_dir);
+    ctx->exit_dir = xasprintf("%s/exits", opts->state_dir);
+    ctx->socket_dir = xasprintf("%s/attach", opts->state_dir);
+    ctx->conmon = xstrdup(opts->conmon && *opts->conmon ? opts->conmon : "conmon");
+    ctx->cgroup_driver = opts->cgroup_driver;
     ctx->shim = (struct shim_paths){ctx->conmon, ctx->exit_dir, ctx->socket_dir};
     dirs[0] = ctx->layers_dir;
     dirs[1] = ctx->bundles_dir;
@@ -510,6 +512,8 @@ static int make_container(struct ctr_ctx *ctx, const struct ctr_pod *pod, struct
     _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", bundle);
     _cleanup_free_ char *log_path = log_path_of(pod, cfg);
     _cleanup_free_ char *log_dir = NULL;
+    _cleanup_free_ char *cgroups_path =
+        ctx->cgroup_driver->container_path(pod->cgroup_parent ? pod->cgroup_parent : "", id);
     _cleanup_close_ int userns_fd = -1;
     struct user_ids ids;
     struct proc_identity proc;
@@ -540,9 +544,9 @@ static int make_container(struct ctr_ctx *ctx, const struct ctr_pod *pod, struct
                          err);
     CRASH_POINT("container-create-rootfs");
     if (r >= 0)
-        r = bundle_write(
-            &(struct bundle_request){id, bundle, rootfs, pod, img, cfg, userns_fd, target_pid},
-            &ids, err);
+        r = bundle_write(&(struct bundle_request){id, bundle, rootfs, cgroups_path, pod, img, cfg,
+                                                  userns_fd, target_pid},
+                         &ids, err);
     if (r >= 0 && *log_path) {
         log_dir = xstrdup(log_path);
         *strrchr(log_dir, '/') = '\0';

@@ -80,10 +80,11 @@ struct ctr_config {
     int stop_signal; /* 0: the image's, else SIGTERM */
 };
 
-struct ctr_paths {
+struct ctr_options {
     const char *root_dir;  /* persistent: ROOT/containers/<id>/{upper,work} */
     const char *state_dir; /* volatile: STATE/containers/<id> (bundle), STATE/exits */
     const char *conmon;
+    const struct cgroup_driver *cgroup_driver; /* names the containers' cgroups */
 };
 
 struct ctr_ctx;
@@ -91,9 +92,8 @@ struct ctr_ctx;
 /* Opens the container state and reconciles it with the records: bundles
  * and writable layers without a record are removed (their runtime state
  * too), and running containers whose process has gone become EXITED.
- * handlers must outlive the context; "" names handlers[default_handler]. Free
- * with ctr_close(). */
-int ctr_open(struct store *store, const struct ctr_paths *paths, struct oci_handler *handlers,
+ * handlers must outlive the context; "" names handlers[default_handler]. Free with ctr_close(). */
+int ctr_open(struct store *store, const struct ctr_options *opts, struct oci_handler *handlers,
              size_t n_handlers, size_t default_handler, struct ctr_ctx **ret_ctx,
              struct crib_err *err);
 void ctr_close(struct ctr_ctx *ctx);
@@ -129,8 +129,7 @@ int ctr_get(struct ctr_ctx *ctx, const char *id, struct ctr_record **ret, struct
 void ctr_each(struct ctr_ctx *ctx, const char *pod_id,
               void (*fn)(const struct ctr_record *c, void *arg), void *arg);
 
-/* The IDs of every container (of pod_id when not NULL); free each and the
- * vector. */
+/* The IDs of every container (of pod_id when not NULL); free each and the vector. */
 char **ctr_list_ids(struct ctr_ctx *ctx, const char *pod_id, size_t *ret_n);
 
 /* Finds a container by full ID or unique ID prefix. Errors: CRIB_NOT_FOUND. */
@@ -145,8 +144,7 @@ int ctr_exec_sync(struct ctr_ctx *ctx, const char *id, const char *const *argv, 
 int ctr_update_resources(struct ctr_ctx *ctx, const char *id, const struct spec_resources *res,
                          struct crib_err *err);
 
-/* Asks the shim to reopen the log. Errors: CRIB_NOT_FOUND, CRIB_STATE (not
- * running). */
+/* Asks the shim to reopen the log. Errors: CRIB_NOT_FOUND, CRIB_STATE (not running). */
 int ctr_reopen_log(struct ctr_ctx *ctx, const char *id, struct crib_err *err);
 
 /* Whether any container uses image_id (an image in use cannot be removed). */

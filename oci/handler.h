@@ -38,6 +38,9 @@ struct oci_handler {
     char *name; /* the RuntimeClass handler name */
     char *path; /* the binary; looked up on PATH when it has no '/' */
     char *root; /* the runtime's --root state dir */
+    /* The runtime's global flag for the node's cgroup driver (the systemd
+     * driver's --systemd-cgroup), or NULL. */
+    const char *cgroup_flag;
     enum handler_kind kind;
     struct handler_features features;
     struct handler_probe_cache probe;

@@ -73,6 +73,8 @@ static int runtime_argv_base(const struct oci_handler *h, char *bin, size_t size
         *root_arg = xasprintf("--root=%s", h->root);
         argv[(*n)++] = *root_arg;
     }
+    if (h->cgroup_flag)
+        argv[(*n)++] = h->cgroup_flag;
     return 0;
 }
 
@@ -224,6 +226,12 @@ int shim_create(const struct shim_paths *paths, const struct oci_handler *h,
         root_arg = xasprintf("--root=%s", h->root);
         argv[n++] = "--runtime-arg";
         argv[n++] = root_arg;
+    }
+    if (h->cgroup_flag) {
+        argv[n++] = "--runtime-arg";
+        argv[n++] = h->cgroup_flag;
+        /* conmon then finds the container's memory cgroup (its OOM watch) as a scope. */
+        argv[n++] = "--systemd-cgroup";
     }
     argv[n++] = "--container-pidfile";
     argv[n++] = pidfile;

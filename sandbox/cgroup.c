@@ -9,11 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cgdriver.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/xalloc.h"
 
-#define CGROUP_PATH_MAX 512
 #define KNOB_MAX 256
 
 void cgroup_layout_done(struct cgroup_layout *l)
@@ -68,16 +68,6 @@ int cgroup_layout_detect(const char *mountinfo_path, struct cgroup_layout *ret,
     /* With any v1 controller mounted, the v2 tree (if any) has none to offer. */
     l.version = l.n_v1 > 0 ? CGROUP_V1 : CGROUP_V2;
     *ret = l;
-    return 0;
-}
-
-static int check_path(const char *path, struct crib_err *err)
-{
-    if (path[0] != '/' || strlen(path) > CGROUP_PATH_MAX || strstr(path, "/../") ||
-        strstr(path, "/./") || (strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0) ||
-        strchr(path, '\n'))
-        return crib_fail(err, CRIB_INVALID, 0,
-                         "cgroup path '%.128s' must be absolute, without . or ..", path);
     return 0;
 }
 
@@ -183,7 +173,7 @@ static int delegate(const char *dir, struct crib_err *err)
 
 int cgroup_create(const struct cgroup_layout *l, const char *path, struct crib_err *err)
 {
-    int r = check_path(path, err);
+    int r = cgroup_path_check(path, err);
 
     for (size_t i = 0; r >= 0 && i < l->n_v1; i++)
         r = make_tree(l->v1[i].mount, path,
@@ -270,7 +260,7 @@ int cgroup_set_limits(const struct cgroup_layout *l, const char *path,
                       const struct cgroup_limits *lim, struct crib_err *err)
 {
     bool v1 = l->version == CGROUP_V1;
-    int r = check_path(path, err);
+    int r = cgroup_path_check(path, err);
 
     if (r >= 0)
         r = set_cpu(l, path, lim, err);
@@ -300,7 +290,7 @@ static int remove_in(const char *root, const char *path, struct crib_err *err)
 
 int cgroup_remove(const struct cgroup_layout *l, const char *path, struct crib_err *err)
 {
-    int r = check_path(path, err);
+    int r = cgroup_path_check(path, err);
 
     for (size_t i = 0; r >= 0 && i < l->n_v1; i++)
         r = remove_in(l->v1[i].mount, path, err);

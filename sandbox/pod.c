@@ -19,6 +19,7 @@
 #include "sandbox/infra.h"
 #include "sandbox/ns.h"
 #include "sandbox/podnet.h"
+#include "sandbox/podres.h"
 #include "sandbox/sysctl.h"
 
 struct sandbox_ctx {
@@ -26,6 +27,7 @@ struct sandbox_ctx {
     char *pods_dir; /* STATE/pods */
     int pods_fd;
     struct cgroup_layout cgroups;
+    const struct cgroup_driver *cgroup_driver;
     struct cniconf_dirs cni;
     struct singleflight runs; /* by pod metadata */
     char *infra_binary;
@@ -47,10 +49,20 @@ static unsigned owned_kinds(enum pod_ns_mode net, enum pod_ns_mode ipc)
  * also finishes a removal a crash interrupted. A failing CNI DEL stops a
  * removal the kubelet will retry; undoing a run that never completed goes on
  * past it (with a log line), as nobody would retry that. */
+/* The pod's cgroup_parent as a dir crib makes and removes, or NULL: none,
+ * or the systemd driver's slice, which the kubelet and systemd own. */
+static char *owned_parent_dir(const struct sandbox_ctx *ctx, const char *cgroup_parent)
+{
+    if (!ctx->cgroup_driver->makes_parent_dirs || !cgroup_parent)
+        return NULL;
+    return ctx->cgroup_driver->parent_dir(cgroup_parent);
+}
+
 static int teardown(struct sandbox_ctx *ctx, const char *id, const char *cgroup_parent,
                     bool net_must_succeed, struct crib_err *err)
 {
     _cleanup_free_ char *dir = pod_dir(ctx, id);
+    _cleanup_free_ char *cgroup_dir = owned_parent_dir(ctx, cgroup_parent);
     int r = podnet_del(&ctx->cni, dir, err);
 
     if (r < 0 && !net_must_succeed) {
@@ -63,8 +75,8 @@ static int teardown(struct sandbox_ctx *ctx, const char *id, const char *cgroup_
         r = ns_unpin(dir, err);
     if (r >= 0)
         r = podfiles_remove(dir, err);
-    if (r >= 0 && cgroup_parent && *cgroup_parent)
-        r = cgroup_remove(&ctx->cgroups, cgroup_parent, err);
+    if (r >= 0 && cgroup_dir)
+        r = cgroup_remove(&ctx->cgroups, cgroup_dir, err);
     if (r >= 0)
         r = fs_remove_tree_at(ctx->pods_fd, id, err);
     return r;
@@ -152,12 +164,14 @@ static int reconcile(struct sandbox_ctx *ctx, struct crib_err *err)
 }
 
 int sandbox_open(struct store *store, const char *state_dir, const struct cniconf_dirs *cni,
-                 const char *infra_binary, struct sandbox_ctx **ret_ctx, struct crib_err *err)
+                 const char *infra_binary, const struct cgroup_driver *cgroup_driver,
+                 struct sandbox_ctx **ret_ctx, struct crib_err *err)
 {
     struct sandbox_ctx *ctx = xcalloc(1, sizeof(*ctx));
     int r;
 
     ctx->infra_binary = xstrdup(infra_binary);
+    ctx->cgroup_driver = cgroup_driver;
     ctx->store = store;
     ctx->cni = *cni;
     singleflight_init(&ctx->runs);
@@ -290,6 +304,7 @@ static int make_state(struct sandbox_ctx *ctx, const char *id, const struct pod_
 {
     struct podnet_pod net = {id, cfg->namespace, cfg->name, cfg->uid, cfg->capability_args};
     _cleanup_free_ char *dir = pod_dir(ctx, id);
+    _cleanup_free_ char *cgroup_dir = owned_parent_dir(ctx, cfg->cgroup_parent);
     unsigned kinds = owned_kinds(cfg->net_mode, cfg->ipc_mode);
     struct ns_userns userns;
     struct pod_files_spec files = {.hostname = hostname,
@@ -310,8 +325,8 @@ static int make_state(struct sandbox_ctx *ctx, const char *id, const struct pod_
         r = podfiles_write(dir, &files, err);
     if (r >= 0 && cfg->n_sysctls)
         r = sysctl_apply(dir, cfg->sysctl_names, cfg->sysctl_values, cfg->n_sysctls, err);
-    if (r >= 0 && cfg->cgroup_parent && *cfg->cgroup_parent)
-        r = cgroup_create(&ctx->cgroups, cfg->cgroup_parent, err);
+    if (r >= 0 && cgroup_dir)
+        r = cgroup_create(&ctx->cgroups, cgroup_dir, err);
     /* Last: the network is the step most likely to fail, and the costliest. */
     if (r >= 0 && cfg->net_mode != POD_NS_NODE)
         r = podnet_add(&ctx->cni, dir, &net, ips, err);
@@ -325,7 +340,8 @@ static int make_state(struct sandbox_ctx *ctx, const char *id, const struct pod_
 }
 
 static struct pod_record record_of(const char *id, const struct pod_config *cfg,
-                                   const char *hostname, const char *ip, char *userns_text)
+                                   const char *hostname, const char *ip, char *userns_text,
+                                   char *resources)
 {
     struct timespec ts;
 
@@ -351,6 +367,7 @@ static struct pod_record record_of(const char *id, const struct pod_config *cfg,
         .annotations = (struct pod_kv *)cfg->annotations,
         .ip = (char *)ip,
         .userns = userns_text,
+        .resources = resources,
     };
 }
 
@@ -358,6 +375,7 @@ static int run_once(struct sandbox_ctx *ctx, const struct pod_config *cfg, char 
                     struct crib_err *err)
 {
     _cleanup_free_ char *holder = NULL, *userns_text = NULL;
+    _cleanup_free_ char *resources = podres_to_json(cfg->overhead, cfg->resources);
     struct ns_userns userns;
     char id[IDS_LEN + 1], node[65], ip[PODNET_IPS_MAX] = "";
     const char *hostname = pod_hostname(cfg, node);
@@ -373,7 +391,7 @@ static int run_once(struct sandbox_ctx *ctx, const struct pod_config *cfg, char 
         return crib_err_ret(err);
     r = make_state(ctx, id, cfg, hostname, ip, err);
     userns_text = pods_userns_format(userns_of(cfg, &userns));
-    rec = record_of(id, cfg, hostname, ip, userns_text);
+    rec = record_of(id, cfg, hostname, ip, userns_text, resources);
     if (r >= 0)
         r = pods_add(ctx->store, &rec, err);
     if (r < 0) {
@@ -409,6 +427,8 @@ int pod_run(struct sandbox_ctx *ctx, const struct pod_config *cfg, char **ret_id
     _cleanup_free_ char *key = NULL;
     int r = pod_config_check(cfg, err);
 
+    if (r >= 0)
+        r = ctx->cgroup_driver->check_parent(cfg->cgroup_parent ? cfg->cgroup_parent : "", err);
     if (r < 0)
         return r;
     key = xasprintf("%s/%s/%s/%u", cfg->namespace, cfg->name, cfg->uid, cfg->attempt);
@@ -446,16 +466,28 @@ int pod_remove(struct sandbox_ctx *ctx, const char *id, struct crib_err *err)
     return r;
 }
 
-int pod_update_resources(struct sandbox_ctx *ctx, const char *id, const struct cgroup_limits *lim,
-                         struct crib_err *err)
+int pod_update_resources(struct sandbox_ctx *ctx, const char *id,
+                         const struct cgroup_limits *overhead,
+                         const struct cgroup_limits *resources, struct crib_err *err)
 {
+    _cleanup_free_ char *cgroup_dir = NULL, *recorded = NULL;
     struct pod_record *pod = NULL;
     int r = pods_get(ctx->store, id, &pod, err);
 
-    if (r >= 0 && *pod->cgroup_parent)
-        r = cgroup_set_limits(&ctx->cgroups, pod->cgroup_parent, lim, err);
+    if (r < 0)
+        return r;
+    cgroup_dir = ctx->cgroup_driver->parent_dir(pod->cgroup_parent);
     pod_record_free(pod);
-    return r;
+    /* Under systemd these are the slice's knobs, written through cgroupfs as
+     * runc's systemd driver also does; the kubelet made the slice and keeps
+     * systemd's own view of it. */
+    if (cgroup_dir && resources) {
+        struct cgroup_limits total = podres_total(overhead, resources);
+
+        r = cgroup_set_limits(&ctx->cgroups, cgroup_dir, &total, err);
+    }
+    recorded = podres_to_json(overhead, resources);
+    return r < 0 ? r : pods_set_resources(ctx->store, id, recorded, err);
 }
 
 int pod_get(struct sandbox_ctx *ctx, const char *id, struct pod_record **ret_pod,

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cgdriver.h"
 #include "common/err.h"
 #include "common/store.h"
 #include "netcni/cniconf.h"
@@ -21,7 +22,9 @@ struct pod_config {
     const char *runtime_handler;
     struct pod_dns dns;
     enum pod_ns_mode net_mode, pid_mode, ipc_mode;
-    const char *cgroup_parent; /* NULL or "": none */
+    const char *cgroup_parent; /* NULL or "": none; a path, or a slice under systemd */
+    /* As the kubelet states them, recorded with the pod; NULL: not given. */
+    const struct cgroup_limits *overhead, *resources;
     size_t n_labels, n_annotations;
     const struct pod_kv *labels, *annotations;
     size_t n_sysctls;
@@ -39,9 +42,11 @@ struct sandbox_ctx;
 /* Opens the pods' state under state_dir/pods and removes what a crash left
  * half-made (a pod dir without a record, its network included). cni must
  * outlive the context. infra_binary is crib-infra, the init of pods that
- * share a PID namespace. Errors: CRIB_INTERNAL. Free with sandbox_close(). */
+ * share a PID namespace; cgroup_driver names the pods' cgroup parents. Errors: CRIB_INTERNAL. Free
+ * with sandbox_close(). */
 int sandbox_open(struct store *store, const char *state_dir, const struct cniconf_dirs *cni,
-                 const char *infra_binary, struct sandbox_ctx **ret_ctx, struct crib_err *err);
+                 const char *infra_binary, const struct cgroup_driver *cgroup_driver,
+                 struct sandbox_ctx **ret_ctx, struct crib_err *err);
 void sandbox_close(struct sandbox_ctx *ctx);
 
 /* Checks cfg without side effects. Errors: CRIB_INVALID naming the field. */
@@ -61,11 +66,13 @@ int pod_stop(struct sandbox_ctx *ctx, const char *id, struct crib_err *err);
 /* Removes a pod and everything it holds; an unknown pod is fine. */
 int pod_remove(struct sandbox_ctx *ctx, const char *id, struct crib_err *err);
 
-/* Applies new pod-level limits to the pod's cgroup (a pod without one has
- * nothing to limit). Errors: CRIB_NOT_FOUND, CRIB_INVALID (a value the
- * kernel refuses), CRIB_INTERNAL. */
-int pod_update_resources(struct sandbox_ctx *ctx, const char *id, const struct cgroup_limits *lim,
-                         struct crib_err *err);
+/* Limits the pod's cgroup (a pod without one has nothing to limit) to
+ * resources plus overhead (sandbox/podres.h), and records both; NULL: not
+ * given. Errors: CRIB_NOT_FOUND, CRIB_INVALID (a value the kernel refuses),
+ * CRIB_INTERNAL. */
+int pod_update_resources(struct sandbox_ctx *ctx, const char *id,
+                         const struct cgroup_limits *overhead,
+                         const struct cgroup_limits *resources, struct crib_err *err);
 
 /* The pod's state dir (free() it): its namespace pins (net, ipc, uts) and
  * files (hostname, hosts, resolv.conf, shm) for containers to join. */

@@ -11,11 +11,9 @@
 #include "sandbox/ns.h"
 
 #define POD_COLUMNS                                                                                \
-    "id, name, namespace, uid, attempt, state, created_ns, hostname, "                             \
-    "log_directory, "                                                                              \
-    "runtime_handler, net_mode, pid_mode, ipc_mode, cgroup_parent, labels, "                       \
-    "annotations, ip, "                                                                            \
-    "userns"
+    "id, name, namespace, uid, attempt, state, created_ns, hostname, log_directory, "              \
+    "runtime_handler, net_mode, pid_mode, ipc_mode, cgroup_parent, labels, annotations, ip, "      \
+    "userns, resources"
 
 static char *kv_to_json(const struct pod_kv *kv, size_t n)
 {
@@ -76,6 +74,7 @@ void pod_record_free(struct pod_record *p)
     free_kv(p->annotations, p->n_annotations);
     free(p->ip);
     free(p->userns);
+    free(p->resources);
     free(p);
 }
 
@@ -101,7 +100,8 @@ static void bind_pod(sqlite3_stmt *st, const struct pod_record *p, char *labels,
     sqlite3_bind_text(st, n++, labels, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, n++, annotations, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, n++, p->ip ? p->ip : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, n, p->userns ? p->userns : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, n++, p->userns ? p->userns : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, n, p->resources ? p->resources : "", -1, SQLITE_STATIC);
 }
 
 int pods_add(struct store *s, const struct pod_record *pod, struct crib_err *err)
@@ -114,11 +114,12 @@ int pods_add(struct store *s, const struct pod_record *pod, struct crib_err *err
 
     if (r < 0)
         return r;
-    r = store_prepare(&tx,
-                      "INSERT INTO pods(" POD_COLUMNS ") VALUES "
-                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                      "?14, ?15, ?16, ?17, ?18)",
-                      &st, err);
+    r = store_prepare(
+        &tx,
+        "INSERT INTO pods(" POD_COLUMNS ") VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+        "?19)",
+        &st, err);
     if (r >= 0) {
         bind_pod(st, pod, labels, annotations);
         if (sqlite3_step(st) != SQLITE_DONE)
@@ -155,6 +156,7 @@ static int read_row(sqlite3_stmt *st, struct pod_record **ret, struct crib_err *
     p->cgroup_parent = store_col_text(st, 13);
     p->ip = store_col_text(st, 16);
     p->userns = store_col_text(st, 17);
+    p->resources = store_col_text(st, 18);
     r = kv_from_json((const char *)sqlite3_column_text(st, 14), &p->labels, &p->n_labels, err);
     if (r >= 0)
         r = kv_from_json((const char *)sqlite3_column_text(st, 15), &p->annotations,
@@ -246,8 +248,9 @@ int pods_list(struct store *s, struct pod_record ***ret_pods, size_t *ret_n, str
     return 0;
 }
 
-static int exec_one(struct store *s, const char *sql, const char *id, int value, const char *step,
-                    int *ret_changes, struct crib_err *err)
+/* Runs sql with ?1 = id and ?2 = text, or value when text is NULL. */
+static int exec_one(struct store *s, const char *sql, const char *id, int value, const char *text,
+                    const char *step, int *ret_changes, struct crib_err *err)
 {
     _cleanup_sqlite_stmt_ sqlite3_stmt *st = NULL;
     struct store_tx tx;
@@ -258,7 +261,10 @@ static int exec_one(struct store *s, const char *sql, const char *id, int value,
     r = store_prepare(&tx, sql, &st, err);
     if (r >= 0) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, value);
+        if (text)
+            sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int(st, 2, value);
         if (sqlite3_step(st) != SQLITE_DONE)
             r = store_fail(&tx, "update pod", err);
         *ret_changes = sqlite3_changes(tx.db);
@@ -273,8 +279,19 @@ static int exec_one(struct store *s, const char *sql, const char *id, int value,
 int pods_set_state(struct store *s, const char *id, enum pod_state state, struct crib_err *err)
 {
     int changes = 0;
-    int r = exec_one(s, "UPDATE pods SET state = ?2 WHERE id = ?1", id, state, "pod-state-commit",
-                     &changes, err);
+    int r = exec_one(s, "UPDATE pods SET state = ?2 WHERE id = ?1", id, state, NULL,
+                     "pod-state-commit", &changes, err);
+
+    if (r >= 0 && changes == 0)
+        return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "pod %s", id);
+    return r;
+}
+
+int pods_set_resources(struct store *s, const char *id, const char *resources, struct crib_err *err)
+{
+    int changes = 0;
+    int r = exec_one(s, "UPDATE pods SET resources = ?2 WHERE id = ?1", id, 0, resources,
+                     "pod-resources-commit", &changes, err);
 
     if (r >= 0 && changes == 0)
         return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "pod %s", id);
@@ -285,8 +302,8 @@ int pods_delete(struct store *s, const char *id, struct crib_err *err)
 {
     int changes = 0;
 
-    return exec_one(s, "DELETE FROM pods WHERE id = ?1 AND ?2 = ?2", id, 0, "pod-remove-commit",
-                    &changes, err);
+    return exec_one(s, "DELETE FROM pods WHERE id = ?1 AND ?2 = ?2", id, 0, NULL,
+                    "pod-remove-commit", &changes, err);
 }
 
 char *pods_userns_format(const struct ns_userns *u)

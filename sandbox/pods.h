@@ -31,8 +31,9 @@ struct pod_record {
     char *cgroup_parent; /* "" when none */
     size_t n_labels, n_annotations;
     struct pod_kv *labels, *annotations;
-    char *ip;     /* "" until the network gives one */
-    char *userns; /* "" (the node's) or "UC UH UL GC GH GL": see pods_userns_parse */
+    char *ip;        /* "" until the network gives one */
+    char *userns;    /* "" (the node's) or "UC UH UL GC GH GL": see pods_userns_parse */
+    char *resources; /* overhead and resources as JSON (sandbox/podres.h), or "" */
 };
 
 struct ns_userns;
@@ -58,6 +59,10 @@ int pods_list(struct store *s, struct pod_record ***ret_pods, size_t *ret_n, str
 
 /* Errors: CRIB_NOT_FOUND, CRIB_INTERNAL. */
 int pods_set_state(struct store *s, const char *id, enum pod_state state, struct crib_err *err);
+
+/* Records the pod's overhead and resources (JSON). Errors: CRIB_NOT_FOUND, CRIB_INTERNAL. */
+int pods_set_resources(struct store *s, const char *id, const char *resources,
+                       struct crib_err *err);
 
 /* Deletes the record; a missing one is fine. Crash point pod-remove-commit. */
 int pods_delete(struct store *s, const char *id, struct crib_err *err);
