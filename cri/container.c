@@ -619,24 +619,13 @@ static char *verbose_info(struct cri_call *call, const struct ctr_record *c)
     return text;
 }
 
-int cri_container_status(struct cri_call *call, const ProtobufCMessage *req,
-                         ProtobufCMessage **ret_resp, struct crib_err *err)
+Runtime__V1__ContainerStatus *cri_container_status_of(struct cri_call *call,
+                                                      const struct ctr_record *c)
 {
-    const Runtime__V1__ContainerStatusRequest *in =
-        (const Runtime__V1__ContainerStatusRequest *)req;
-    Runtime__V1__ContainerStatusResponse *resp;
-    Runtime__V1__ContainerStatus *st;
-    Runtime__V1__Container *co;
-    struct ctr_record *c = NULL;
-    _cleanup_free_ char *id = NULL;
-    int r = resolve(call, in->container_id, &id, err);
+    Runtime__V1__Container *co = container_of(call, c);
+    Runtime__V1__ContainerStatus *st =
+        CRI_NEW(call, Runtime__V1__ContainerStatus, runtime__v1__container_status__init);
 
-    if (r >= 0)
-        r = ctr_get(call->rt->containers, id, &c, err);
-    if (r < 0)
-        return r;
-    co = container_of(call, c);
-    st = CRI_NEW(call, Runtime__V1__ContainerStatus, runtime__v1__container_status__init);
     st->id = co->id;
     st->metadata = co->metadata;
     st->state = co->state;
@@ -659,9 +648,26 @@ int cri_container_status(struct cri_call *call, const ProtobufCMessage *req,
     st->resources = resources_out(call, c);
     st->user = user_out(call, c);
     st->stop_signal = signal_enum(c->stop_signal);
+    return st;
+}
+
+int cri_container_status(struct cri_call *call, const ProtobufCMessage *req,
+                         ProtobufCMessage **ret_resp, struct crib_err *err)
+{
+    const Runtime__V1__ContainerStatusRequest *in =
+        (const Runtime__V1__ContainerStatusRequest *)req;
+    Runtime__V1__ContainerStatusResponse *resp;
+    struct ctr_record *c = NULL;
+    _cleanup_free_ char *id = NULL;
+    int r = resolve(call, in->container_id, &id, err);
+
+    if (r >= 0)
+        r = ctr_get(call->rt->containers, id, &c, err);
+    if (r < 0)
+        return r;
     resp = CRI_NEW(call, Runtime__V1__ContainerStatusResponse,
                    runtime__v1__container_status_response__init);
-    resp->status = st;
+    resp->status = cri_container_status_of(call, c);
     if (in->verbose) {
         resp->n_info = 1;
         resp->info =

@@ -74,8 +74,8 @@ const struct cri_method cri_methods[] = {
     RT(Status, status_request, status_response, cri_status, NULL, CRI_QUIET),
     RT(CheckpointContainer, checkpoint_container_request, checkpoint_container_response,
        cri_unimplemented, NULL, CRI_LONG),
-    RT(GetContainerEvents, get_events_request, container_event_response, cri_unimplemented, NULL,
-       CRI_STREAM),
+    RT(GetContainerEvents, get_events_request, container_event_response, cri_get_container_events,
+       NULL, CRI_STREAM),
     RT(ListMetricDescriptors, list_metric_descriptors_request, list_metric_descriptors_response,
        cri_unimplemented, NULL, CRI_QUIET),
     RT(ListPodSandboxMetrics, list_pod_sandbox_metrics_request, list_pod_sandbox_metrics_response,
@@ -174,7 +174,8 @@ void cri_call_reply_raw(struct cri_call *call, void *buf, size_t len)
     call->has_raw_reply = true;
 }
 
-int cri_call_send(struct cri_call *call, const ProtobufCMessage *msg, struct crib_err *err)
+/* Sends one message of a stream; takes bb. */
+static int send_buffer(struct cri_call *call, grpc_byte_buffer *bb, struct crib_err *err)
 {
     grpc_op ops[2] = {0};
     size_t n = 0;
@@ -185,12 +186,26 @@ int cri_call_send(struct cri_call *call, const ProtobufCMessage *msg, struct cri
         call->initial_metadata_sent = true;
     }
     ops[n].op = GRPC_OP_SEND_MESSAGE;
-    ops[n++].data.send_message.send_message = pack(msg);
+    ops[n++].data.send_message.send_message = bb;
     ok = start_batch(call, ops, n, TAG_BATCH) == GRPC_CALL_OK && wait_tag(call, TAG_BATCH);
     grpc_byte_buffer_destroy(ops[n - 1].data.send_message.send_message);
     if (!ok)
         return crib_fail(err, CRIB_UNAVAILABLE, 0, "the client went away");
     return 0;
+}
+
+int cri_call_send(struct cri_call *call, const ProtobufCMessage *msg, struct crib_err *err)
+{
+    return send_buffer(call, pack(msg), err);
+}
+
+int cri_call_send_raw(struct cri_call *call, const void *buf, size_t len, struct crib_err *err)
+{
+    grpc_slice slice = grpc_slice_from_copied_buffer(buf, len);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
+
+    grpc_slice_unref(slice);
+    return send_buffer(call, bb, err);
 }
 
 static int decode(struct cri_call *call, ProtobufCMessage **ret_req, struct crib_err *err)

@@ -72,6 +72,9 @@ void cri_reject(struct cri_call *call, const struct crib_err *err);
  * slow to read. Errors: CRIB_UNAVAILABLE when the client has gone. */
 int cri_call_send(struct cri_call *call, const ProtobufCMessage *msg, struct crib_err *err);
 
+/* cri_call_send() of a message already encoded (buf stays the caller's). */
+int cri_call_send_raw(struct cri_call *call, const void *buf, size_t len, struct crib_err *err);
+
 /* Makes the call's reply these bytes, an encoded message of the method's
  * response type (the handler then leaves *ret_resp NULL); takes buf, which
  * must come from malloc. */
@@ -94,6 +97,22 @@ struct cri_kv {
 void *cri_map_entries(struct cri_call *call, const ProtobufCMessageDescriptor *d,
                       const struct cri_kv *kv, size_t n);
 
+struct pod_record;
+struct ctr_record;
+
+/* Status messages as the Status RPCs and the container events carry them.
+ * Builders like these use only call->arena and call->rt. */
+Runtime__V1__PodSandboxStatus *cri_pod_status_of(struct cri_call *call, const struct pod_record *p);
+Runtime__V1__ContainerStatus *cri_container_status_of(struct cri_call *call,
+                                                      const struct ctr_record *c);
+
+/* Container events: observers on the lifecycles from start to stop;
+ * end_streams lets every GetContainerEvents stream end before the server
+ * waits for its calls. */
+void cri_events_start(struct cri_runtime *rt);
+void cri_events_end_streams(struct cri_runtime *rt);
+void cri_events_stop(struct cri_runtime *rt);
+
 /* Allocation from the call's arena, for building replies. */
 #define CRI_NEW(call, type, init_fn)                                                               \
     ({                                                                                             \
@@ -103,6 +122,8 @@ void *cri_map_entries(struct cri_call *call, const ProtobufCMessageDescriptor *d
     })
 
 /* Handlers, one file per RPC group (style.md). */
+int cri_get_container_events(struct cri_call *call, const ProtobufCMessage *req,
+                             ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_unimplemented(struct cri_call *call, const ProtobufCMessage *req,
                       ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_version(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,

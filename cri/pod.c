@@ -459,6 +459,28 @@ static Runtime__V1__LinuxPodSandboxStatus *linux_status(struct cri_call *call,
     return l;
 }
 
+Runtime__V1__PodSandboxStatus *cri_pod_status_of(struct cri_call *call, const struct pod_record *p)
+{
+    Runtime__V1__PodSandbox *sb = sandbox_of(call, p);
+    Runtime__V1__PodSandboxStatus *st =
+        CRI_NEW(call, Runtime__V1__PodSandboxStatus, runtime__v1__pod_sandbox_status__init);
+
+    st->id = sb->id;
+    st->metadata = sb->metadata;
+    st->state = sb->state;
+    st->created_at = sb->created_at;
+    st->n_labels = sb->n_labels;
+    st->labels = (Runtime__V1__PodSandboxStatus__LabelsEntry **)sb->labels;
+    st->n_annotations = sb->n_annotations;
+    st->annotations = (Runtime__V1__PodSandboxStatus__AnnotationsEntry **)sb->annotations;
+    st->runtime_handler = sb->runtime_handler;
+    st->network = CRI_NEW(call, Runtime__V1__PodSandboxNetworkStatus,
+                          runtime__v1__pod_sandbox_network_status__init);
+    network_of(call, p->ip, st->network);
+    st->linux = linux_status(call, p);
+    return st;
+}
+
 /* crictl inspectp's view: where the pod lives and what the kubelet said of
  * its resources. */
 static char *verbose_info(struct cri_call *call, const struct pod_record *p)
@@ -489,31 +511,14 @@ int cri_pod_sandbox_status(struct cri_call *call, const ProtobufCMessage *req,
     const Runtime__V1__PodSandboxStatusRequest *in =
         (const Runtime__V1__PodSandboxStatusRequest *)req;
     Runtime__V1__PodSandboxStatusResponse *resp;
-    Runtime__V1__PodSandboxStatus *st;
-    Runtime__V1__PodSandbox *sb;
     struct pod_record *p = NULL;
     int r = pod_get(call->rt->pods, in->pod_sandbox_id, &p, err);
 
     if (r < 0)
         return r;
-    sb = sandbox_of(call, p);
-    st = CRI_NEW(call, Runtime__V1__PodSandboxStatus, runtime__v1__pod_sandbox_status__init);
-    st->id = sb->id;
-    st->metadata = sb->metadata;
-    st->state = sb->state;
-    st->created_at = sb->created_at;
-    st->n_labels = sb->n_labels;
-    st->labels = (Runtime__V1__PodSandboxStatus__LabelsEntry **)sb->labels;
-    st->n_annotations = sb->n_annotations;
-    st->annotations = (Runtime__V1__PodSandboxStatus__AnnotationsEntry **)sb->annotations;
-    st->runtime_handler = sb->runtime_handler;
-    st->network = CRI_NEW(call, Runtime__V1__PodSandboxNetworkStatus,
-                          runtime__v1__pod_sandbox_network_status__init);
-    network_of(call, p->ip, st->network);
-    st->linux = linux_status(call, p);
     resp = CRI_NEW(call, Runtime__V1__PodSandboxStatusResponse,
                    runtime__v1__pod_sandbox_status_response__init);
-    resp->status = st;
+    resp->status = cri_pod_status_of(call, p);
     if (in->verbose) {
         resp->n_info = 1;
         resp->info =

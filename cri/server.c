@@ -246,6 +246,7 @@ static void server_free(struct cri_server *srv)
     }
     workq_free(srv->short_calls);
     workq_free(srv->long_calls);
+    cri_events_stop(srv->rt); /* no call is left to read the hub */
     pthread_cond_destroy(&srv->done_cond);
     pthread_mutex_destroy(&srv->lock);
     free(srv->handles);
@@ -294,6 +295,7 @@ int cri_server_start(const struct cri_server_options *opts, struct cri_server **
     srv->socket_path = xstrdup(opts->socket_path);
     srv->short_calls = workq_new("cri-short", opts->workers, CRI_SHORT_BACKLOG);
     srv->long_calls = workq_new("cri-long", opts->long_workers, CRI_LONG_BACKLOG);
+    cri_events_start(srv->rt);
     srv->server = new_grpc_server();
     srv->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
@@ -336,6 +338,7 @@ int cri_server_stop(struct cri_server *srv)
     if (!srv)
         return 0;
     atomic_store(&srv->stopping, true);
+    cri_events_end_streams(srv->rt);
     grpc_server_shutdown_and_notify(srv->server, srv->cq, &srv->shutdown_tag);
     if (!wait_shutdown(srv, srv->shutdown_timeout_ms)) {
         log_warn("calls still running after %u ms: cancelling them", srv->shutdown_timeout_ms);

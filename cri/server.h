@@ -24,6 +24,7 @@ struct cri_runtime {
     struct imagestore *images;
     struct sandbox_ctx *pods;
     struct ctr_ctx *containers;
+    struct eventhub *events; /* GetContainerEvents: the server makes and ends it */
 };
 
 struct cri_server_options {

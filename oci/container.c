@@ -44,8 +44,11 @@ struct ctr_ctx {
     struct shim_paths shim;
     char *exit_dir, *socket_dir, *conmon;
     struct keylock locks;
-    struct ctr_view view; /* in step with every commit: view_sync() */
-    pthread_t watcher;    /* notes exits as conmon records them */
+    struct ctr_view view;           /* in step with every commit: view_sync() */
+    pthread_rwlock_t observer_lock; /* held for reading while the observer runs */
+    ctr_observer_fn observer;
+    void *observer_arg;
+    pthread_t watcher; /* notes exits as conmon records them */
     int watch_fd, stop_fd;
     bool watching;
 };
@@ -103,18 +106,53 @@ static int teardown(struct ctr_ctx *ctx, const char *id, struct oci_handler *h,
     return r;
 }
 
-/* Brings the view of id in step with the store after a commit. */
+void ctr_observe(struct ctr_ctx *ctx, ctr_observer_fn fn, void *arg)
+{
+    pthread_rwlock_wrlock(&ctx->observer_lock);
+    ctx->observer = fn;
+    ctx->observer_arg = arg;
+    pthread_rwlock_unlock(&ctx->observer_lock);
+}
+
+/* The change from state was to state now (-1: no record), or -1 for none. */
+static int change_of(int was, int now)
+{
+    if (now == -1)
+        return was == -1 ? -1 : CTR_CHANGE_DELETED;
+    if (now == CTR_EXITED)
+        return was == CTR_EXITED ? -1 : CTR_CHANGE_STOPPED;
+    if (now == CTR_RUNNING)
+        return was == CTR_RUNNING ? -1 : CTR_CHANGE_STARTED;
+    return was == -1 ? CTR_CHANGE_CREATED : -1;
+}
+
+static void tell_observer(struct ctr_ctx *ctx, const char *id, const char *pod_id, int change)
+{
+    if (change < 0)
+        return;
+    pthread_rwlock_rdlock(&ctx->observer_lock);
+    if (ctx->observer)
+        ctx->observer(ctx->observer_arg, id, pod_id, (enum ctr_change)change);
+    pthread_rwlock_unlock(&ctx->observer_lock);
+}
+
+/* Brings the view of id in step with the store after a commit, and tells
+ * the observer what changed. */
 static void view_sync(struct ctr_ctx *ctx, const char *id)
 {
     struct ctr_record *c = NULL;
+    _cleanup_free_ char *pod_id = NULL;
     struct crib_err err;
-    int r = containers_get(ctx->store, id, &c, &err);
+    int r = containers_get(ctx->store, id, &c, &err), now, was;
 
     if (r < 0 && err.code != CRIB_NOT_FOUND) {
         log_warn("container %s: %s", id, err.msg);
         return;
     }
-    ctr_view_put(&ctx->view, id, c);
+    now = c ? (int)c->state : -1;
+    pod_id = c ? xstrdup(c->pod_id) : ctr_view_pod_of(&ctx->view, id);
+    was = ctr_view_put(&ctx->view, id, c);
+    tell_observer(ctx, id, pod_id ? pod_id : "", change_of(was, now));
 }
 
 /* Replaces *c with its record as the store has it now. */
@@ -334,6 +372,7 @@ void ctr_close(struct ctr_ctx *ctx)
     if (ctx->stop_fd >= 0)
         close(ctx->stop_fd);
     ctr_view_done(&ctx->view);
+    pthread_rwlock_destroy(&ctx->observer_lock);
     keylock_done(&ctx->locks);
     free(ctx->layers_dir);
     free(ctx->bundles_dir);
@@ -360,6 +399,7 @@ int ctr_open(struct store *store, const struct ctr_options *opts, struct oci_han
     ctx->watch_fd = ctx->stop_fd = -1;
     keylock_init(&ctx->locks);
     ctr_view_init(&ctx->view);
+    pthread_rwlock_init(&ctx->observer_lock, NULL);
     ctx->layers_dir = xasprintf("%s/containers", opts->root_dir);
     ctx->bundles_dir = xasprintf("%s/containers", opts->state_dir);
     ctx->exit_dir = xasprintf("%s/exits", opts->state_dir);

@@ -89,6 +89,14 @@ struct ctr_options {
 
 struct ctr_ctx;
 
+/* Lifecycle changes, as GetContainerEvents reports them. */
+enum ctr_change { CTR_CHANGE_CREATED, CTR_CHANGE_STARTED, CTR_CHANGE_STOPPED, CTR_CHANGE_DELETED };
+
+/* Told of each change once it is committed, on the thread that made it;
+ * it must not call back into the context's lifecycle calls. */
+typedef void (*ctr_observer_fn)(void *arg, const char *id, const char *pod_id,
+                                enum ctr_change change);
+
 /* Opens the container state and reconciles it with the records: bundles
  * and writable layers without a record are removed (their runtime state
  * too), and running containers whose process has gone become EXITED.
@@ -97,6 +105,9 @@ int ctr_open(struct store *store, const struct ctr_options *opts, struct oci_han
              size_t n_handlers, size_t default_handler, struct ctr_ctx **ret_ctx,
              struct crib_err *err);
 void ctr_close(struct ctr_ctx *ctx);
+
+/* Sets the one observer (NULL: none); returns once no call of the old one runs. */
+void ctr_observe(struct ctr_ctx *ctx, ctr_observer_fn fn, void *arg);
 
 /* Checks cfg without side effects. Errors: CRIB_INVALID naming the field. */
 int ctr_config_check(const struct ctr_config *cfg, struct crib_err *err);

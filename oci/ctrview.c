@@ -26,14 +26,16 @@ void ctr_view_done(struct ctr_view *v)
     pthread_rwlock_destroy(&v->lock);
 }
 
-void ctr_view_put(struct ctr_view *v, const char *id, struct ctr_record *c)
+int ctr_view_put(struct ctr_view *v, const char *id, struct ctr_record *c)
 {
     size_t i = 0;
+    int was = -1;
 
     pthread_rwlock_wrlock(&v->lock);
     while (i < v->n && strcmp(v->items[i]->id, id) != 0)
         i++;
     if (i < v->n) {
+        was = (int)v->items[i]->state;
         ctr_record_free(v->items[i]);
         if (c) {
             v->items[i] = c;
@@ -49,6 +51,7 @@ void ctr_view_put(struct ctr_view *v, const char *id, struct ctr_record *c)
         v->items[v->n++] = c; /* the newest: creation order holds */
     }
     pthread_rwlock_unlock(&v->lock);
+    return was;
 }
 
 void ctr_view_reset(struct ctr_view *v, struct ctr_record **list, size_t n)
@@ -99,4 +102,16 @@ bool ctr_view_uses_image(struct ctr_view *v, const char *image_id)
         used = strcmp(v->items[i]->image_id, image_id) == 0;
     pthread_rwlock_unlock(&v->lock);
     return used;
+}
+
+char *ctr_view_pod_of(struct ctr_view *v, const char *id)
+{
+    char *pod_id = NULL;
+
+    pthread_rwlock_rdlock(&v->lock);
+    for (size_t i = 0; i < v->n && !pod_id; i++)
+        if (strcmp(v->items[i]->id, id) == 0)
+            pod_id = xstrdup(v->items[i]->pod_id);
+    pthread_rwlock_unlock(&v->lock);
+    return pod_id;
 }

@@ -20,8 +20,9 @@ struct ctr_view {
 void ctr_view_init(struct ctr_view *v);
 void ctr_view_done(struct ctr_view *v);
 
-/* Replaces the record of id with c (taken), or drops it when c is NULL. */
-void ctr_view_put(struct ctr_view *v, const char *id, struct ctr_record *c);
+/* Replaces the record of id with c (taken), or drops it when c is NULL.
+ * Returns the state the view had for id, or -1 when it had none. */
+int ctr_view_put(struct ctr_view *v, const char *id, struct ctr_record *c);
 
 /* Replaces every record with list (taken; by creation time). */
 void ctr_view_reset(struct ctr_view *v, struct ctr_record **list, size_t n);
@@ -33,6 +34,9 @@ void ctr_view_each(struct ctr_view *v, const char *pod_id,
 /* The full ID (free() it) of the one container whose ID starts with key.
  * Errors: CRIB_NOT_FOUND (none, or the prefix is ambiguous). */
 int ctr_view_resolve(struct ctr_view *v, const char *key, char **ret_id, struct crib_err *err);
+
+/* The pod ID of container id (free() it), or NULL when the view has none. */
+char *ctr_view_pod_of(struct ctr_view *v, const char *id);
 
 /* Whether a container uses image_id. */
 bool ctr_view_uses_image(struct ctr_view *v, const char *image_id);

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -31,7 +32,26 @@ struct sandbox_ctx {
     struct cniconf_dirs cni;
     struct singleflight runs; /* by pod metadata */
     char *infra_binary;
+    pthread_rwlock_t observer_lock; /* held for reading while the observer runs */
+    pod_observer_fn observer;
+    void *observer_arg;
 };
+
+void pod_observe(struct sandbox_ctx *ctx, pod_observer_fn fn, void *arg)
+{
+    pthread_rwlock_wrlock(&ctx->observer_lock);
+    ctx->observer = fn;
+    ctx->observer_arg = arg;
+    pthread_rwlock_unlock(&ctx->observer_lock);
+}
+
+static void tell_observer(struct sandbox_ctx *ctx, const char *id, enum pod_change change)
+{
+    pthread_rwlock_rdlock(&ctx->observer_lock);
+    if (ctx->observer)
+        ctx->observer(ctx->observer_arg, id, change);
+    pthread_rwlock_unlock(&ctx->observer_lock);
+}
 
 char *pod_dir(const struct sandbox_ctx *ctx, const char *id)
 {
@@ -171,6 +191,7 @@ int sandbox_open(struct store *store, const char *state_dir, const struct cnicon
     int r;
 
     ctx->infra_binary = xstrdup(infra_binary);
+    pthread_rwlock_init(&ctx->observer_lock, NULL);
     ctx->cgroup_driver = cgroup_driver;
     ctx->store = store;
     ctx->cni = *cni;
@@ -201,6 +222,7 @@ void sandbox_close(struct sandbox_ctx *ctx)
         return;
     cgroup_layout_done(&ctx->cgroups);
     singleflight_done(&ctx->runs);
+    pthread_rwlock_destroy(&ctx->observer_lock);
     closep(&ctx->pods_fd);
     free(ctx->pods_dir);
     free(ctx->infra_binary);
@@ -402,6 +424,9 @@ static int run_once(struct sandbox_ctx *ctx, const struct pod_config *cfg, char 
             log_warn("pod %s: cleaning up after a failed run: %s, ignoring", id, undo.msg);
         return r;
     }
+    /* No pause container: the pod is created and started in one step. */
+    tell_observer(ctx, id, POD_CHANGE_CREATED);
+    tell_observer(ctx, id, POD_CHANGE_STARTED);
     *ret_id = xstrdup(id);
     return 0;
 }
@@ -446,9 +471,10 @@ int pod_stop(struct sandbox_ctx *ctx, const char *id, struct crib_err *err)
     if (r < 0)
         return r;
     r = pods_set_state(ctx->store, id, POD_NOTREADY, err);
-
+    if (r == 1)
+        tell_observer(ctx, id, POD_CHANGE_STOPPED);
     /* The kubelet stops pods it may have removed already, and critest checks it. */
-    return r < 0 && err->code == CRIB_NOT_FOUND ? 0 : r;
+    return r < 0 && err->code == CRIB_NOT_FOUND ? 0 : r < 0 ? r : 0;
 }
 
 int pod_remove(struct sandbox_ctx *ctx, const char *id, struct crib_err *err)
@@ -462,6 +488,8 @@ int pod_remove(struct sandbox_ctx *ctx, const char *id, struct crib_err *err)
     CRASH_POINT("pod-remove-state");
     if (r >= 0)
         r = pods_delete(ctx->store, pod->id, err);
+    if (r >= 0)
+        tell_observer(ctx, pod->id, POD_CHANGE_DELETED);
     pod_record_free(pod);
     return r;
 }

@@ -39,6 +39,12 @@ struct pod_config {
 
 struct sandbox_ctx;
 
+/* Lifecycle changes, as GetContainerEvents reports them for pods. */
+enum pod_change { POD_CHANGE_CREATED, POD_CHANGE_STARTED, POD_CHANGE_STOPPED, POD_CHANGE_DELETED };
+
+/* Told of each change once it is committed, on the thread that made it. */
+typedef void (*pod_observer_fn)(void *arg, const char *id, enum pod_change change);
+
 /* Opens the pods' state under state_dir/pods and removes what a crash left
  * half-made (a pod dir without a record, its network included). cni must
  * outlive the context. infra_binary is crib-infra, the init of pods that
@@ -48,6 +54,9 @@ int sandbox_open(struct store *store, const char *state_dir, const struct cnicon
                  const char *infra_binary, const struct cgroup_driver *cgroup_driver,
                  struct sandbox_ctx **ret_ctx, struct crib_err *err);
 void sandbox_close(struct sandbox_ctx *ctx);
+
+/* Sets the one observer (NULL: none); returns once no call of the old one runs. */
+void pod_observe(struct sandbox_ctx *ctx, pod_observer_fn fn, void *arg);
 
 /* Checks cfg without side effects. Errors: CRIB_INVALID naming the field. */
 int pod_config_check(const struct pod_config *cfg, struct crib_err *err);

@@ -279,12 +279,15 @@ static int exec_one(struct store *s, const char *sql, const char *id, int value,
 int pods_set_state(struct store *s, const char *id, enum pod_state state, struct crib_err *err)
 {
     int changes = 0;
-    int r = exec_one(s, "UPDATE pods SET state = ?2 WHERE id = ?1", id, state, NULL,
+    struct pod_record *pod = NULL;
+    int r = exec_one(s, "UPDATE pods SET state = ?2 WHERE id = ?1 AND state <> ?2", id, state, NULL,
                      "pod-state-commit", &changes, err);
 
-    if (r >= 0 && changes == 0)
-        return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "pod %s", id);
-    return r;
+    if (r < 0 || changes > 0)
+        return r < 0 ? r : 1;
+    r = pods_get(s, id, &pod, err); /* unchanged: there already, or not there */
+    pod_record_free(pod);
+    return r < 0 ? r : 0;
 }
 
 int pods_set_resources(struct store *s, const char *id, const char *resources, struct crib_err *err)

@@ -57,7 +57,8 @@ int pods_find_by_metadata(struct store *s, const char *name, const char *namespa
 /* All pods, by creation time. Free each with pod_record_free(), the array with free(). */
 int pods_list(struct store *s, struct pod_record ***ret_pods, size_t *ret_n, struct crib_err *err);
 
-/* Errors: CRIB_NOT_FOUND, CRIB_INTERNAL. */
+/* Returns 1 when the state changed, 0 when the pod was in it already.
+ * Errors: CRIB_NOT_FOUND, CRIB_INTERNAL. */
 int pods_set_state(struct store *s, const char *id, enum pod_state state, struct crib_err *err);
 
 /* Records the pod's overhead and resources (JSON). Errors: CRIB_NOT_FOUND, CRIB_INTERNAL. */
