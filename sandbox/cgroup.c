@@ -71,7 +71,7 @@ int cgroup_layout_detect(const char *mountinfo_path, struct cgroup_layout *ret,
     return 0;
 }
 
-static int check_path(const char *path, struct crib_err *err)
+int cgroup_path_check(const char *path, struct crib_err *err)
 {
     if (path[0] != '/' || strlen(path) > CGROUP_PATH_MAX || strstr(path, "/../") ||
         strstr(path, "/./") || (strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0) ||
@@ -183,7 +183,7 @@ static int delegate(const char *dir, struct crib_err *err)
 
 int cgroup_create(const struct cgroup_layout *l, const char *path, struct crib_err *err)
 {
-    int r = check_path(path, err);
+    int r = cgroup_path_check(path, err);
 
     for (size_t i = 0; r >= 0 && i < l->n_v1; i++)
         r = make_tree(l->v1[i].mount, path,
@@ -204,7 +204,7 @@ uint64_t cgroup_shares_to_weight(uint64_t shares)
     return 1 + ((shares - 2) * 9999) / 262142;
 }
 
-static const char *v1_dir_for(const struct cgroup_layout *l, const char *controller)
+const char *cgroup_v1_mount(const struct cgroup_layout *l, const char *controller)
 {
     for (size_t i = 0; i < l->n_v1; i++)
         if (has_controller(l->v1[i].controllers, controller))
@@ -216,7 +216,7 @@ static const char *v1_dir_for(const struct cgroup_layout *l, const char *control
 static int set(const struct cgroup_layout *l, const char *path, const char *controller,
                const char *knob, const char *value, struct crib_err *err)
 {
-    const char *root = l->version == CGROUP_V1 ? v1_dir_for(l, controller) : l->v2_root;
+    const char *root = l->version == CGROUP_V1 ? cgroup_v1_mount(l, controller) : l->v2_root;
     _cleanup_free_ char *dir = NULL;
 
     if (!root)
@@ -270,7 +270,7 @@ int cgroup_set_limits(const struct cgroup_layout *l, const char *path,
                       const struct cgroup_limits *lim, struct crib_err *err)
 {
     bool v1 = l->version == CGROUP_V1;
-    int r = check_path(path, err);
+    int r = cgroup_path_check(path, err);
 
     if (r >= 0)
         r = set_cpu(l, path, lim, err);
@@ -300,7 +300,7 @@ static int remove_in(const char *root, const char *path, struct crib_err *err)
 
 int cgroup_remove(const struct cgroup_layout *l, const char *path, struct crib_err *err)
 {
-    int r = check_path(path, err);
+    int r = cgroup_path_check(path, err);
 
     for (size_t i = 0; r >= 0 && i < l->n_v1; i++)
         r = remove_in(l->v1[i].mount, path, err);
