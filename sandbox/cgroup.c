@@ -194,7 +194,7 @@ uint64_t cgroup_shares_to_weight(uint64_t shares)
     return 1 + ((shares - 2) * 9999) / 262142;
 }
 
-static const char *v1_dir_for(const struct cgroup_layout *l, const char *controller)
+const char *cgroup_v1_mount(const struct cgroup_layout *l, const char *controller)
 {
     for (size_t i = 0; i < l->n_v1; i++)
         if (has_controller(l->v1[i].controllers, controller))
@@ -206,7 +206,7 @@ static const char *v1_dir_for(const struct cgroup_layout *l, const char *control
 static int set(const struct cgroup_layout *l, const char *path, const char *controller,
                const char *knob, const char *value, struct crib_err *err)
 {
-    const char *root = l->version == CGROUP_V1 ? v1_dir_for(l, controller) : l->v2_root;
+    const char *root = l->version == CGROUP_V1 ? cgroup_v1_mount(l, controller) : l->v2_root;
     _cleanup_free_ char *dir = NULL;
 
     if (!root)

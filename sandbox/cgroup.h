@@ -53,5 +53,9 @@ int cgroup_set_limits(const struct cgroup_layout *l, const char *path,
  * fine. Errors: CRIB_STATE (processes still in it), CRIB_INTERNAL. */
 int cgroup_remove(const struct cgroup_layout *l, const char *path, struct crib_err *err);
 
+/* The mount of the v1 hierarchy that has controller ("memory", "cpuacct"),
+ * or NULL; borrowed from l, valid until cgroup_layout_done(). */
+const char *cgroup_v1_mount(const struct cgroup_layout *l, const char *controller);
+
 /* cpu.weight (v2) for v1 cpu.shares, as runc converts it. */
 uint64_t cgroup_shares_to_weight(uint64_t shares);
