@@ -531,7 +531,7 @@ static Runtime__V1__ImageSpec *image_spec_of(struct cri_call *call, const char *
     return s;
 }
 
-static Runtime__V1__Container *container_of(struct cri_call *call, const struct ctr_record *c)
+Runtime__V1__Container *cri_container_of(struct cri_call *call, const struct ctr_record *c)
 {
     Runtime__V1__Container *o = CRI_NEW(call, Runtime__V1__Container, runtime__v1__container__init);
 
@@ -622,7 +622,7 @@ static char *verbose_info(struct cri_call *call, const struct ctr_record *c)
 Runtime__V1__ContainerStatus *cri_container_status_of(struct cri_call *call,
                                                       const struct ctr_record *c)
 {
-    Runtime__V1__Container *co = container_of(call, c);
+    Runtime__V1__Container *co = cri_container_of(call, c);
     Runtime__V1__ContainerStatus *st =
         CRI_NEW(call, Runtime__V1__ContainerStatus, runtime__v1__container_status__init);
 
@@ -679,20 +679,6 @@ int cri_container_status(struct cri_call *call, const ProtobufCMessage *req,
     return 0;
 }
 
-static bool labels_match(const struct ctr_record *c, const Runtime__V1__ContainerFilter *f)
-{
-    for (size_t i = 0; i < f->n_label_selector; i++) {
-        bool found = false;
-
-        for (size_t j = 0; j < c->n_labels && !found; j++)
-            found = strcmp(c->labels[j].key, f->label_selector[i]->key) == 0 &&
-                    strcmp(c->labels[j].value, f->label_selector[i]->value) == 0;
-        if (!found)
-            return false;
-    }
-    return true;
-}
-
 static bool container_matches(const struct ctr_record *c, const Runtime__V1__ContainerFilter *f)
 {
     if (!f)
@@ -704,7 +690,8 @@ static bool container_matches(const struct ctr_record *c, const Runtime__V1__Con
         return false;
     if (f->state && (int)f->state->state != (int)c->state)
         return false;
-    return labels_match(c, f);
+    return cri_labels_match((const struct cri_kv *)c->labels, c->n_labels,
+                            (void *const *)f->label_selector, f->n_label_selector);
 }
 
 /* A full pod ID in the filter narrows the walk; a prefix is matched later. */
@@ -734,7 +721,7 @@ static void select_one(const struct ctr_record *c, void *arg)
             memcpy(grown, s->items, s->n * sizeof(*grown));
         s->items = grown;
     }
-    s->items[s->n++] = container_of(s->call, c);
+    s->items[s->n++] = cri_container_of(s->call, c);
 }
 
 /* The containers a filter selects (id prefix, pod, state, labels), converted. */
@@ -764,7 +751,7 @@ static const struct wire *encoded(struct cri_call *call, const struct ctr_record
 
     if (w)
         return w;
-    m = container_of(call, c);
+    m = cri_container_of(call, c);
     len = protobuf_c_message_get_packed_size(&m->base);
     made = xmalloc(sizeof(*made) + len);
     made->len = protobuf_c_message_pack(&m->base, made->data);

@@ -57,18 +57,18 @@ const struct cri_method cri_methods[] = {
     RT(Exec, exec_request, exec_response, cri_unimplemented, NULL, 0),
     RT(Attach, attach_request, attach_response, cri_unimplemented, NULL, 0),
     RT(PortForward, port_forward_request, port_forward_response, cri_unimplemented, NULL, 0),
-    RT(ContainerStats, container_stats_request, container_stats_response, cri_unimplemented, NULL,
-       CRI_QUIET),
+    RT(ContainerStats, container_stats_request, container_stats_response, cri_container_stats,
+       cri_validate_container_id, CRI_QUIET),
     RT(ListContainerStats, list_container_stats_request, list_container_stats_response,
-       cri_unimplemented, NULL, CRI_QUIET),
+       cri_list_container_stats, NULL, CRI_QUIET),
     RT(StreamContainerStats, stream_container_stats_request, stream_container_stats_response,
-       cri_unimplemented, NULL, CRI_STREAM),
-    RT(PodSandboxStats, pod_sandbox_stats_request, pod_sandbox_stats_response, cri_unimplemented,
-       NULL, CRI_QUIET),
+       cri_stream_container_stats, NULL, CRI_STREAM),
+    RT(PodSandboxStats, pod_sandbox_stats_request, pod_sandbox_stats_response,
+       cri_pod_sandbox_stats, cri_validate_pod_id, CRI_QUIET),
     RT(ListPodSandboxStats, list_pod_sandbox_stats_request, list_pod_sandbox_stats_response,
-       cri_unimplemented, NULL, CRI_QUIET),
+       cri_list_pod_sandbox_stats, NULL, CRI_QUIET),
     RT(StreamPodSandboxStats, stream_pod_sandbox_stats_request, stream_pod_sandbox_stats_response,
-       cri_unimplemented, NULL, CRI_STREAM),
+       cri_stream_pod_sandbox_stats, NULL, CRI_STREAM),
     RT(UpdateRuntimeConfig, update_runtime_config_request, update_runtime_config_response,
        cri_update_runtime_config, cri_validate_update_runtime_config, 0),
     RT(Status, status_request, status_response, cri_status, NULL, CRI_QUIET),
@@ -357,6 +357,22 @@ void cri_dispatch(struct cri_call *call)
         status = GRPC_STATUS_CANCELLED;
     }
     log_call(call, status, now_us() - start, &err, r < 0);
+}
+
+bool cri_labels_match(const struct cri_kv *labels, size_t n_labels, void *const *selector,
+                      size_t n_selector)
+{
+    for (size_t i = 0; i < n_selector; i++) {
+        const struct cri_map_entry *want = selector[i];
+        bool found = false;
+
+        for (size_t j = 0; j < n_labels && !found; j++)
+            found =
+                strcmp(labels[j].key, want->key) == 0 && strcmp(labels[j].value, want->value) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
 }
 
 void *cri_map_entries(struct cri_call *call, const ProtobufCMessageDescriptor *d,

@@ -92,6 +92,18 @@ struct cri_kv {
     const char *key, *value;
 };
 
+/* The layout every CRI string map entry shares (labels, annotations,
+ * label selectors). */
+struct cri_map_entry {
+    ProtobufCMessage base;
+    char *key, *value;
+};
+
+/* Whether labels hold every pair of a filter's label_selector, whose entries
+ * (of any CRI map type) are laid out as struct cri_map_entry. */
+bool cri_labels_match(const struct cri_kv *labels, size_t n_labels, void *const *selector,
+                      size_t n_selector);
+
 /* Map entries of message descriptor d (all CRI string maps share the entry
  * layout: base, key, value) from n pairs, in the call's arena. */
 void *cri_map_entries(struct cri_call *call, const ProtobufCMessageDescriptor *d,
@@ -99,6 +111,11 @@ void *cri_map_entries(struct cri_call *call, const ProtobufCMessageDescriptor *d
 
 struct pod_record;
 struct ctr_record;
+
+/* A container's and a pod's List item, whose metadata, labels and
+ * annotations the stats RPCs' attributes share. */
+Runtime__V1__Container *cri_container_of(struct cri_call *call, const struct ctr_record *c);
+Runtime__V1__PodSandbox *cri_sandbox_of(struct cri_call *call, const struct pod_record *p);
 
 /* Status messages as the Status RPCs and the container events carry them.
  * Builders like these use only call->arena and call->rt. */
@@ -113,6 +130,10 @@ void cri_events_start(struct cri_runtime *rt);
 void cri_events_end_streams(struct cri_runtime *rt);
 void cri_events_stop(struct cri_runtime *rt);
 
+/* The stats RPCs' CPU sample cache, from start to stop. */
+void cri_stats_start(struct cri_runtime *rt);
+void cri_stats_stop(struct cri_runtime *rt);
+
 /* Allocation from the call's arena, for building replies. */
 #define CRI_NEW(call, type, init_fn)                                                               \
     ({                                                                                             \
@@ -122,6 +143,18 @@ void cri_events_stop(struct cri_runtime *rt);
     })
 
 /* Handlers, one file per RPC group (style.md). */
+int cri_container_stats(struct cri_call *call, const ProtobufCMessage *req,
+                        ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_list_container_stats(struct cri_call *call, const ProtobufCMessage *req,
+                             ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_stream_container_stats(struct cri_call *call, const ProtobufCMessage *req,
+                               ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_pod_sandbox_stats(struct cri_call *call, const ProtobufCMessage *req,
+                          ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_list_pod_sandbox_stats(struct cri_call *call, const ProtobufCMessage *req,
+                               ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_stream_pod_sandbox_stats(struct cri_call *call, const ProtobufCMessage *req,
+                                 ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_get_container_events(struct cri_call *call, const ProtobufCMessage *req,
                              ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_unimplemented(struct cri_call *call, const ProtobufCMessage *req,

@@ -374,7 +374,7 @@ static Runtime__V1__PodSandboxMetadata *metadata_of(struct cri_call *call,
     return m;
 }
 
-static Runtime__V1__PodSandbox *sandbox_of(struct cri_call *call, const struct pod_record *p)
+Runtime__V1__PodSandbox *cri_sandbox_of(struct cri_call *call, const struct pod_record *p)
 {
     Runtime__V1__PodSandbox *o =
         CRI_NEW(call, Runtime__V1__PodSandbox, runtime__v1__pod_sandbox__init);
@@ -461,7 +461,7 @@ static Runtime__V1__LinuxPodSandboxStatus *linux_status(struct cri_call *call,
 
 Runtime__V1__PodSandboxStatus *cri_pod_status_of(struct cri_call *call, const struct pod_record *p)
 {
-    Runtime__V1__PodSandbox *sb = sandbox_of(call, p);
+    Runtime__V1__PodSandbox *sb = cri_sandbox_of(call, p);
     Runtime__V1__PodSandboxStatus *st =
         CRI_NEW(call, Runtime__V1__PodSandboxStatus, runtime__v1__pod_sandbox_status__init);
 
@@ -530,20 +530,6 @@ int cri_pod_sandbox_status(struct cri_call *call, const ProtobufCMessage *req,
     return 0;
 }
 
-static bool labels_match(const struct pod_record *p, const Runtime__V1__PodSandboxFilter *f)
-{
-    for (size_t i = 0; i < f->n_label_selector; i++) {
-        bool found = false;
-
-        for (size_t j = 0; j < p->n_labels && !found; j++)
-            found = strcmp(p->labels[j].key, f->label_selector[i]->key) == 0 &&
-                    strcmp(p->labels[j].value, f->label_selector[i]->value) == 0;
-        if (!found)
-            return false;
-    }
-    return true;
-}
-
 static bool pod_matches(const struct pod_record *p, const Runtime__V1__PodSandboxFilter *f)
 {
     if (!f)
@@ -552,7 +538,8 @@ static bool pod_matches(const struct pod_record *p, const Runtime__V1__PodSandbo
         return false;
     if (f->state && (int)f->state->state != (p->state == POD_READY ? 0 : 1))
         return false;
-    return labels_match(p, f);
+    return cri_labels_match((const struct cri_kv *)p->labels, p->n_labels,
+                            (void *const *)f->label_selector, f->n_label_selector);
 }
 
 /* The pods a filter selects (id prefix, state, labels), converted. */
@@ -569,7 +556,7 @@ static Runtime__V1__PodSandbox **select_pods(struct cri_call *call,
     out = arena_alloc(&call->arena, (n ? n : 1) * sizeof(*out));
     for (size_t i = 0; i < n; i++) {
         if (pod_matches(list[i], f))
-            out[k++] = sandbox_of(call, list[i]);
+            out[k++] = cri_sandbox_of(call, list[i]);
         pod_record_free(list[i]);
     }
     free(list);

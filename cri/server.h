@@ -24,7 +24,8 @@ struct cri_runtime {
     struct imagestore *images;
     struct sandbox_ctx *pods;
     struct ctr_ctx *containers;
-    struct eventhub *events; /* GetContainerEvents: the server makes and ends it */
+    struct eventhub *events;         /* GetContainerEvents: the server makes and ends it */
+    struct cgstats_cache *cpu_rates; /* the stats RPCs' last CPU samples: the server's too */
 };
 
 struct cri_server_options {

@@ -331,3 +331,37 @@ def test_capability_args_reach_the_plugins_that_ask(make_cribd, api, workdir):
             run(pb, rt, bad)
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "ingress-bandwidth" in e.value.details()
     assert d.stop() == 0
+
+
+def test_pod_stats_count_the_pods_own_traffic(netcribd, api):
+    """PodSandboxStats reads eth0's counters inside the pod's namespace."""
+    pb, pb_grpc = api
+    d = netcribd
+    with d.channel() as ch:
+        rt = pb_grpc.RuntimeServiceStub(ch)
+        a = run(pb, rt, pod_config(pb, name="a", uid="ua"))
+        b = run(pb, rt, pod_config(pb, name="b", uid="ub"))
+        ip_b = rt.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=b)).status.network.ip
+
+        def net(pod):
+            s = rt.PodSandboxStats(pb.PodSandboxStatsRequest(pod_sandbox_id=pod)).stats
+            assert s.attributes.id == pod and s.linux.network.timestamp > 0
+            return s.linux.network.default_interface
+
+        before = net(a)
+        assert before.name == "eth0"
+        # 100 KiB of UDP from a to b: a's tx and b's rx grow by at least that.
+        subprocess.run(["nsenter", "--net=%s/pods/%s/net" % (d.state, a), sys.executable, "-c",
+                        "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                        "for _ in range(100): s.sendto(b'x' * 1024, ('%s', 9))" % ip_b], check=True)
+        after_a, after_b = net(a), net(b)
+        assert after_a.tx_bytes.value - before.tx_bytes.value >= 100 * 1024
+        assert after_b.rx_bytes.value >= 100 * 1024
+        listed = rt.ListPodSandboxStats(pb.ListPodSandboxStatsRequest()).stats
+        assert sorted(s.attributes.id for s in listed) == sorted([a, b])
+        only_a = rt.ListPodSandboxStats(pb.ListPodSandboxStatsRequest(
+            filter=pb.PodSandboxStatsFilter(id=a[:12]))).stats
+        assert [s.attributes.id for s in only_a] == [a]
+        for p in (a, b):
+            rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=p))
+            rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=p))

@@ -25,6 +25,7 @@
 #include "common/xalloc.h"
 #include "oci/bundle.h"
 #include "oci/ctrview.h"
+#include "oci/layerusage.h"
 #include "storage/rootfs.h"
 
 #define CTR_SHIM_TIMEOUT_MS 60000
@@ -33,6 +34,9 @@
 #define CTR_KILL_WAIT_MS 30000
 /* How often a stop signal the process does not handle yet is looked at again. */
 #define CTR_RESIGNAL_MS 100
+/* How old a writable layer's measured usage may be: the kubelet polls stats
+ * every 10 s or so, and most layers change little between. */
+#define CTR_LAYER_USAGE_MAX_AGE_NS (10 * 1000000000LL)
 
 struct ctr_ctx {
     struct store *store;
@@ -44,7 +48,8 @@ struct ctr_ctx {
     struct shim_paths shim;
     char *exit_dir, *socket_dir, *conmon;
     struct keylock locks;
-    struct ctr_view view;           /* in step with every commit: view_sync() */
+    struct ctr_view view; /* in step with every commit: view_sync() */
+    struct layer_usage_cache layer_usage;
     pthread_rwlock_t observer_lock; /* held for reading while the observer runs */
     ctr_observer_fn observer;
     void *observer_arg;
@@ -372,6 +377,7 @@ void ctr_close(struct ctr_ctx *ctx)
     if (ctx->stop_fd >= 0)
         close(ctx->stop_fd);
     ctr_view_done(&ctx->view);
+    layer_usage_cache_done(&ctx->layer_usage);
     pthread_rwlock_destroy(&ctx->observer_lock);
     keylock_done(&ctx->locks);
     free(ctx->layers_dir);
@@ -399,6 +405,7 @@ int ctr_open(struct store *store, const struct ctr_options *opts, struct oci_han
     ctx->watch_fd = ctx->stop_fd = -1;
     keylock_init(&ctx->locks);
     ctr_view_init(&ctx->view);
+    layer_usage_cache_init(&ctx->layer_usage, CTR_LAYER_USAGE_MAX_AGE_NS);
     pthread_rwlock_init(&ctx->observer_lock, NULL);
     ctx->layers_dir = xasprintf("%s/containers", opts->root_dir);
     ctx->bundles_dir = xasprintf("%s/containers", opts->state_dir);
@@ -815,6 +822,8 @@ static int do_remove(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struc
     CRASH_POINT("container-remove");
     if (r >= 0)
         r = containers_delete(ctx->store, c->id, err);
+    if (r >= 0)
+        layer_usage_forget(&ctx->layer_usage, c->id);
     return r;
 }
 
@@ -989,4 +998,22 @@ pid_t ctr_pid(struct ctr_ctx *ctx, const char *id)
         pid = c->pid;
     ctr_record_free(c);
     return pid;
+}
+
+int ctr_layer_usage(struct ctr_ctx *ctx, const char *id, struct layer_usage *ret,
+                    struct crib_err *err)
+{
+    _cleanup_free_ char *upper = xasprintf("%s/%s/upper", ctx->layers_dir, id);
+
+    return layer_usage_get(&ctx->layer_usage, id, upper, ret, err);
+}
+
+const char *ctr_layers_dir(const struct ctr_ctx *ctx)
+{
+    return ctx->layers_dir;
+}
+
+char *ctr_cgroup_dir(const struct ctr_ctx *ctx, const char *cgroup_parent, const char *id)
+{
+    return ctx->cgroup_driver->container_dir(cgroup_parent ? cgroup_parent : "", id);
 }

@@ -13,6 +13,7 @@
 #include "common/store.h"
 #include "oci/containers.h"
 #include "oci/handler.h"
+#include "oci/layerusage.h"
 #include "oci/shim.h"
 #include "oci/spec.h"
 #include "oci/user.h"
@@ -157,6 +158,18 @@ int ctr_update_resources(struct ctr_ctx *ctx, const char *id, const struct spec_
 
 /* Asks the shim to reopen the log. Errors: CRIB_NOT_FOUND, CRIB_STATE (not running). */
 int ctr_reopen_log(struct ctr_ctx *ctx, const char *id, struct crib_err *err);
+
+/* The writable layer's usage, measured at most CTR_LAYER_USAGE_MAX_AGE_NS
+ * ago. Errors: CRIB_INTERNAL. */
+int ctr_layer_usage(struct ctr_ctx *ctx, const char *id, struct layer_usage *ret,
+                    struct crib_err *err);
+
+/* Where the writable layers are (the stats' filesystem mountpoint). */
+const char *ctr_layers_dir(const struct ctr_ctx *ctx);
+
+/* Container id's cgroup dir in the hierarchies, for a pod whose cgroup
+ * parent is cgroup_parent ("" or NULL: none). free() it. */
+char *ctr_cgroup_dir(const struct ctr_ctx *ctx, const char *cgroup_parent, const char *id);
 
 /* Whether any container uses image_id (an image in use cannot be removed). */
 bool ctr_image_in_use(struct ctr_ctx *ctx, const char *image_id);

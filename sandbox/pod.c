@@ -529,3 +529,23 @@ int pod_list(struct sandbox_ctx *ctx, struct pod_record ***ret_pods, size_t *ret
 {
     return pods_list(ctx->store, ret_pods, ret_n, err);
 }
+
+const struct cgroup_layout *pod_cgroup_layout(const struct sandbox_ctx *ctx)
+{
+    return &ctx->cgroups;
+}
+
+char *pod_cgroup_dir(const struct sandbox_ctx *ctx, const struct pod_record *pod)
+{
+    return ctx->cgroup_driver->parent_dir(pod->cgroup_parent);
+}
+
+int pod_open_netns(const struct sandbox_ctx *ctx, const struct pod_record *pod)
+{
+    _cleanup_free_ char *path = NULL;
+
+    if (pod->net_mode == POD_NS_NODE)
+        return -1;
+    path = xasprintf("%s/%s/%s", ctx->pods_dir, pod->id, ns_name(NS_NET));
+    return open(path, O_RDONLY | O_CLOEXEC);
+}

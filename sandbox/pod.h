@@ -87,6 +87,17 @@ int pod_update_resources(struct sandbox_ctx *ctx, const char *id,
  * files (hostname, hosts, resolv.conf, shm) for containers to join. */
 char *pod_dir(const struct sandbox_ctx *ctx, const char *id);
 
+/* The cgroup hierarchies that pods' and containers' cgroups live in. */
+const struct cgroup_layout *pod_cgroup_layout(const struct sandbox_ctx *ctx);
+
+/* The pod's cgroup dir in the hierarchies (free() it), or NULL when it has
+ * no cgroup parent. */
+char *pod_cgroup_dir(const struct sandbox_ctx *ctx, const struct pod_record *pod);
+
+/* Opens the pod's network namespace (close() it), or returns -1: a
+ * host-network pod has none of its own, and a removed pod none left. */
+int pod_open_netns(const struct sandbox_ctx *ctx, const struct pod_record *pod);
+
 /* Errors: CRIB_NOT_FOUND. Free with pod_record_free(). */
 int pod_get(struct sandbox_ctx *ctx, const char *id, struct pod_record **ret_pod,
             struct crib_err *err);
