@@ -181,8 +181,8 @@ int http_parser_feed(struct http_parser *p, const void *data, size_t len, size_t
     const char *in = data;
     int r;
 
-    if (p->status)
-        return crib_fail(err, CRIB_INVALID, 0, "HTTP request: parser already failed");
+    if (p->status || p->req.method)
+        return crib_fail(err, CRIB_INVALID, 0, "HTTP request: parser already finished");
     for (size_t i = 0; i < len; i++) {
         r = take_byte(p, in[i], err);
         if (r < 0)
@@ -238,25 +238,9 @@ static bool next_element(const char **pos, const char **ret, size_t *ret_len)
     }
 }
 
-bool http_header_has_token(const struct http_request *r, const char *name, const char *token)
-{
-    size_t want = strlen(token);
-
-    for (size_t i = 0; i < r->n_headers; i++) {
-        const char *pos = r->headers[i].value, *el;
-        size_t n;
-
-        if (strcasecmp(r->headers[i].name, name) != 0)
-            continue;
-        while (next_element(&pos, &el, &n))
-            if (n == want && strncasecmp(el, token, n) == 0)
-                return true;
-    }
-    return false;
-}
-
-/* True when the client listed exactly want in field name. */
-static bool offered(const struct http_request *r, const char *name, const char *want)
+/* True when a field called name lists want as one of its elements; HTTP
+ * tokens compare without case, subprotocol names exactly (RFC 6455 4.1). */
+static bool lists(const struct http_request *r, const char *name, const char *want, bool is_exact)
 {
     size_t want_len = strlen(want);
 
@@ -267,10 +251,16 @@ static bool offered(const struct http_request *r, const char *name, const char *
         if (strcasecmp(r->headers[i].name, name) != 0)
             continue;
         while (next_element(&pos, &el, &n))
-            if (n == want_len && memcmp(el, want, n) == 0)
+            if (n == want_len &&
+                (is_exact ? memcmp(el, want, n) == 0 : strncasecmp(el, want, n) == 0))
                 return true;
     }
     return false;
+}
+
+bool http_header_has_token(const struct http_request *r, const char *name, const char *token)
+{
+    return lists(r, name, token, false);
 }
 
 int http_header_choose(const struct http_request *r, const char *name, const char *const *ours,
@@ -278,7 +268,7 @@ int http_header_choose(const struct http_request *r, const char *name, const cha
 {
     *ret = NULL;
     for (size_t i = 0; i < n_ours; i++) {
-        if (offered(r, name, ours[i])) {
+        if (lists(r, name, ours[i], true)) {
             *ret = ours[i];
             return 0;
         }

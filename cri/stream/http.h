@@ -51,7 +51,7 @@ void http_parser_init(struct http_parser *p);
  * *ret_used says how many of these bytes belong to the head (the rest, if any,
  * are the first bytes of the new protocol). Returns 0 when every byte was taken
  * and more are needed. On failure p->status holds the status to answer (400,
- * 414, 431, 505).
+ * 414, 431, 505). Either way p takes no more bytes until http_parser_init().
  * Errors: CRIB_INVALID (malformed head), CRIB_LIMIT (head, target or header
  * count past its cap). */
 int http_parser_feed(struct http_parser *p, const void *data, size_t len, size_t *ret_used,

@@ -76,6 +76,9 @@ static int test_http_byte_by_byte_then_protocol_bytes(void)
     CHECK_STR(p->req.path, "/attach/x");
     CHECK_STR(p->req.query, "");
     CHECK_STR(http_header_get(&p->req, "upgrade"), "websocket");
+    /* The bytes after the head are the new protocol's, never a second head. */
+    CHECK(http_parser_feed(p, "GET / HTTP/1.1\r\n\r\n", 18, &used, &err) < 0);
+    CHECK_CONTAINS(err.msg, "already finished");
     return 0;
 }
 
