@@ -130,6 +130,13 @@ void cri_events_start(struct cri_runtime *rt);
 void cri_events_end_streams(struct cri_runtime *rt);
 void cri_events_stop(struct cri_runtime *rt);
 
+struct cg_sample;
+
+/* Reads cgroup dir (NULL: none); one that is not there (a container not
+ * started, or gone) gives a sample with nothing in it but its timestamp. */
+void cri_cgroup_sample(struct cri_call *call, const char *what, const char *dir,
+                       struct cg_sample *ret);
+
 /* The stats RPCs' CPU sample cache, from start to stop. */
 void cri_stats_start(struct cri_runtime *rt);
 void cri_stats_stop(struct cri_runtime *rt);
@@ -155,6 +162,12 @@ int cri_list_pod_sandbox_stats(struct cri_call *call, const ProtobufCMessage *re
                                ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_stream_pod_sandbox_stats(struct cri_call *call, const ProtobufCMessage *req,
                                  ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_list_metric_descriptors(struct cri_call *call, const ProtobufCMessage *req,
+                                ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_list_pod_sandbox_metrics(struct cri_call *call, const ProtobufCMessage *req,
+                                 ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_stream_pod_sandbox_metrics(struct cri_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_get_container_events(struct cri_call *call, const ProtobufCMessage *req,
                              ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_unimplemented(struct cri_call *call, const ProtobufCMessage *req,

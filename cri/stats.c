@@ -147,9 +147,8 @@ static Runtime__V1__IoUsage *io_of(struct cri_call *call, const struct cg_sample
     return o;
 }
 
-/* Reads cgroup dir; one that is not there (a container not started, or
- * gone) gives a sample with nothing in it. */
-static void sample(struct cri_call *call, const char *what, const char *dir, struct cg_sample *ret)
+void cri_cgroup_sample(struct cri_call *call, const char *what, const char *dir,
+                       struct cg_sample *ret)
 {
     struct crib_err err;
 
@@ -212,7 +211,8 @@ static Runtime__V1__ContainerStats *container_stats(struct cri_call *call,
     struct cg_sample s;
 
     /* Only a created or running container has a cgroup of its own. */
-    sample(call, c->id, c->state == CTR_CREATED || c->state == CTR_RUNNING ? dir : NULL, &s);
+    cri_cgroup_sample(call, c->id, c->state == CTR_CREATED || c->state == CTR_RUNNING ? dir : NULL,
+                      &s);
     o->attributes = container_attributes(call, c);
     o->cpu = cpu_of(call, c->id, &s);
     o->memory = memory_of(call, &s);
@@ -466,7 +466,7 @@ static Runtime__V1__PodSandboxStats *pod_stats(struct cri_call *call, const stru
 
     collect_containers(call, p->id, NULL, &ctrs);
     if (dir)
-        sample(call, p->id, dir, &s);
+        cri_cgroup_sample(call, p->id, dir, &s);
     else
         sum_samples(ctrs.samples, ctrs.n, &s);
     o->attributes = pod_attributes(call, p);

@@ -357,6 +357,10 @@ def test_pod_stats_count_the_pods_own_traffic(netcribd, api):
         after_a, after_b = net(a), net(b)
         assert after_a.tx_bytes.value - before.tx_bytes.value >= 100 * 1024
         assert after_b.rx_bytes.value >= 100 * 1024
+        metrics = {p.pod_sandbox_id: p.metrics for p in
+                   rt.ListPodSandboxMetrics(pb.ListPodSandboxMetricsRequest()).pod_metrics}
+        rx = [m for m in metrics[b] if m.name == "container_network_receive_bytes_total"]
+        assert [m.label_values[-1] for m in rx] == ["eth0"] and rx[0].value.value >= 100 * 1024
         listed = rt.ListPodSandboxStats(pb.ListPodSandboxStatsRequest()).stats
         assert sorted(s.attributes.id for s in listed) == sorted([a, b])
         only_a = rt.ListPodSandboxStats(pb.ListPodSandboxStatsRequest(

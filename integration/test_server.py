@@ -18,7 +18,10 @@ IMPLEMENTED = {"Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig", "Lis
                "StreamPodSandboxes", "UpdatePodSandboxResources", "CreateContainer",
                "StartContainer", "StopContainer", "RemoveContainer", "ListContainers",
                "StreamContainers", "ContainerStatus", "UpdateContainerResources",
-               "ReopenContainerLog", "ExecSync"}
+               "ReopenContainerLog", "ExecSync", "GetContainerEvents", "ContainerStats",
+               "ListContainerStats", "StreamContainerStats", "PodSandboxStats",
+               "ListPodSandboxStats", "StreamPodSandboxStats", "ListMetricDescriptors",
+               "ListPodSandboxMetrics", "StreamPodSandboxMetrics"}
 
 
 def all_rpcs(pb):
@@ -211,10 +214,10 @@ def test_calls_are_logged_once_with_rpc_code_and_duration(make_cribd, api):
         rt = pb_grpc.RuntimeServiceStub(ch)
         rt.Version(pb.VersionRequest())
         with pytest.raises(grpc.RpcError):
-            rt.ContainerStats(pb.ContainerStatsRequest(container_id="x"))
+            rt.CheckpointContainer(pb.CheckpointContainerRequest(container_id="x"))
     assert d.stop() == 0
     lines = [l for l in d.log_lines() if "rpc=" in l]
     assert any(re.search(r"level=debug rpc=Version req=\w+ code=0 took_ms=[0-9.]+ msg=ok", l)
                for l in lines), lines
-    assert sum("rpc=ContainerStats" in l for l in lines) == 1
-    assert any("level=warn rpc=ContainerStats" in l and "code=12" in l for l in lines)
+    assert sum("rpc=CheckpointContainer" in l for l in lines) == 1
+    assert any("level=warn rpc=CheckpointContainer" in l and "code=12" in l for l in lines)

@@ -174,3 +174,40 @@ def test_psi_is_present_only_where_the_host_has_it(env):
     else:
         assert not s.cpu.HasField("psi") and not s.memory.HasField("psi")
         assert not s.HasField("io")
+
+
+def test_pod_metrics_match_their_descriptors(env):
+    """What the kubelet's /metrics/cadvisor builds from the CRI: each metric
+    named by a descriptor, with one value per label key."""
+    e, pb = env, env.pb
+    busy = e.start("busy", "while :; do :; done")
+    idle = e.start("idle", "sleep 1000", start=False)  # created: nothing to measure yet
+    time.sleep(1.2)
+    descs = {d.name: list(d.label_keys) for d in
+             e.rt.ListMetricDescriptors(pb.ListMetricDescriptorsRequest()).descriptors}
+    for name in ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes",
+                 "container_memory_usage_bytes", "container_network_receive_bytes_total",
+                 "container_network_transmit_bytes_total"):
+        assert name in descs
+    assert descs["container_memory_working_set_bytes"] == [
+        "container", "id", "image", "name", "namespace", "pod"]
+    assert descs["container_network_receive_bytes_total"][-1] == "interface"
+    pods = e.rt.ListPodSandboxMetrics(pb.ListPodSandboxMetricsRequest()).pod_metrics
+    assert [p.pod_sandbox_id for p in pods] == [e.pod]
+    by_ctr = {c.container_id: c.metrics for c in pods[0].container_metrics}
+    assert list(by_ctr) == [busy] and idle not in by_ctr
+    metrics = {m.name: m for m in by_ctr[busy]}
+    for m in metrics.values():
+        assert m.name in descs and len(m.label_values) == len(descs[m.name])
+        assert m.timestamp > 0
+    ws = metrics["container_memory_working_set_bytes"]
+    assert ws.metric_type == pb.GAUGE and ws.value.value > 0
+    assert dict(zip(descs[ws.name], ws.label_values)) == {
+        "container": "busy", "id": busy, "image": ws.label_values[2], "name": "busy",
+        "namespace": "default", "pod": "st"}
+    cpu = metrics["container_cpu_usage_seconds_total"]
+    assert cpu.metric_type == pb.COUNTER and cpu.value.value >= 1  # a spinning second
+    streamed = [p for m in e.rt.StreamPodSandboxMetrics(pb.StreamPodSandboxMetricsRequest())
+                for p in m.pod_sandbox_metrics]
+    assert [p.pod_sandbox_id for p in streamed] == [e.pod]
+    assert [c.container_id for c in streamed[0].container_metrics] == [busy]
