@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "cri/internal.h"
+#include "cri/rpcstats.h"
 
 #define METHOD(service, name, req, resp, handler, validate, flags)                                 \
     {                                                                                              \
@@ -343,7 +344,7 @@ void cri_dispatch(struct cri_call *call)
     struct crib_err err = {0};
     ProtobufCMessage *resp = NULL;
     grpc_status_code status = GRPC_STATUS_OK;
-    long long start = now_us();
+    long long start = now_us(), took;
     int r;
 
     watch_close(call);
@@ -356,7 +357,11 @@ void cri_dispatch(struct cri_call *call)
         r = crib_fail(&err, CRIB_UNAVAILABLE, 0, "the client cancelled or went away");
         status = GRPC_STATUS_CANCELLED;
     }
-    log_call(call, status, now_us() - start, &err, r < 0);
+    took = now_us() - start;
+    if (call->method)
+        rpcstats_observe(call->rt->rpc_stats, (size_t)(call->method - cri_methods), (int)status,
+                         took);
+    log_call(call, status, took, &err, r < 0);
 }
 
 bool cri_labels_match(const struct cri_kv *labels, size_t n_labels, void *const *selector,

@@ -137,6 +137,10 @@ struct cg_sample;
 void cri_cgroup_sample(struct cri_call *call, const char *what, const char *dir,
                        struct cg_sample *ret);
 
+/* The per-RPC counters of cribd's own metrics, from start to stop. */
+void cri_rpcstats_start(struct cri_runtime *rt);
+void cri_rpcstats_stop(struct cri_runtime *rt);
+
 /* The stats RPCs' CPU sample cache, from start to stop. */
 void cri_stats_start(struct cri_runtime *rt);
 void cri_stats_stop(struct cri_runtime *rt);

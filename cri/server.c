@@ -248,6 +248,7 @@ static void server_free(struct cri_server *srv)
     workq_free(srv->long_calls);
     cri_events_stop(srv->rt); /* no call is left to read the hub */
     cri_stats_stop(srv->rt);
+    cri_rpcstats_stop(srv->rt);
     pthread_cond_destroy(&srv->done_cond);
     pthread_mutex_destroy(&srv->lock);
     free(srv->handles);
@@ -298,6 +299,7 @@ int cri_server_start(const struct cri_server_options *opts, struct cri_server **
     srv->long_calls = workq_new("cri-long", opts->long_workers, CRI_LONG_BACKLOG);
     cri_events_start(srv->rt);
     cri_stats_start(srv->rt);
+    cri_rpcstats_start(srv->rt);
     srv->server = new_grpc_server();
     srv->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(srv->server, srv->cq, NULL);

@@ -26,6 +26,8 @@ struct cri_runtime {
     struct ctr_ctx *containers;
     struct eventhub *events;         /* GetContainerEvents: the server makes and ends it */
     struct cgstats_cache *cpu_rates; /* the stats RPCs' last CPU samples: the server's too */
+    struct rpcstats *rpc_stats;      /* per-RPC counters, from start to stop */
+    const char **rpc_names;
 };
 
 struct cri_server_options {
@@ -49,3 +51,7 @@ int cri_server_start(const struct cri_server_options *opts, struct cri_server **
  * handlers were still running after cancellation: the server is then left
  * allocated, and so must be the cri_runtime they use, until the process exits. */
 int cri_server_stop(struct cri_server *server);
+
+/* cribd's own metrics in Prometheus text format (free() it), or NULL when
+ * out of memory. Safe while serving. */
+char *cri_metrics_text(struct cri_runtime *rt);

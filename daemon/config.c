@@ -81,6 +81,7 @@ void config_defaults(struct crib_config *cfg)
     cfg->workers = 4;
     cfg->long_workers = 16;
     cfg->shutdown_timeout_s = 10;
+    config_set(&cfg->metrics_address, "");
 }
 
 static int want_type(struct json_object *v, enum json_type t, const char *key, struct crib_err *err)
@@ -277,6 +278,8 @@ static int apply_key(struct crib_config *cfg, const char *key, struct json_objec
         return get_uint(v, key, 1, CONFIG_MAX_WORKERS, &cfg->long_workers, err);
     if (strcmp(key, "shutdownTimeoutSeconds") == 0)
         return get_uint(v, key, 0, 3600, &cfg->shutdown_timeout_s, err);
+    if (strcmp(key, "metricsAddress") == 0)
+        return get_str(v, key, &cfg->metrics_address, err);
     return crib_fail(err, CRIB_INVALID, 0, "unknown key \"%s\"", key);
 }
 
@@ -466,6 +469,7 @@ char *config_to_json(const struct crib_config *cfg)
     json_object_object_add(o, "longWorkers", json_object_new_int((int)cfg->long_workers));
     json_object_object_add(o, "shutdownTimeoutSeconds",
                            json_object_new_int((int)cfg->shutdown_timeout_s));
+    json_object_object_add(o, "metricsAddress", json_object_new_string(cfg->metrics_address));
     return xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 }
 
@@ -475,6 +479,7 @@ void config_done(struct crib_config *cfg)
     free(cfg->state_dir);
     free(cfg->listen);
     free(cfg->cgroup_driver);
+    free(cfg->metrics_address);
     free(cfg->conmon);
     free(cfg->infra);
     free(cfg->default_runtime);

@@ -43,6 +43,7 @@ struct crib_config {
     unsigned workers;      /* threads for short calls */
     unsigned long_workers; /* threads for long calls (pulls, stops, execs) */
     unsigned shutdown_timeout_s;
+    char *metrics_address; /* cribd's own Prometheus endpoint, HOST:PORT; "" is off */
 };
 
 /* Fills cfg with the defaults that make cribd run with no config file. */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/cgdriver.h"
+#include "daemon/metrics_http.h"
 #include "common/cleanup.h"
 #include "common/crash.h"
 #include "common/fs.h"
@@ -151,6 +152,22 @@ static void wait_for_stop_signal(const sigset_t *set)
     }
 }
 
+static char *render_metrics(void *rt)
+{
+    return cri_metrics_text(rt);
+}
+
+static int start_metrics(const struct crib_config *cfg, struct cri_runtime *rt,
+                         struct metrics_http **ret, struct crib_err *err)
+{
+    int r = metrics_http_start(cfg->metrics_address, render_metrics, rt, ret, err);
+
+    if (r >= 0)
+        log_info("serving cribd's metrics on %s (port %d) at /metrics", cfg->metrics_address,
+                 metrics_http_port(*ret));
+    return r;
+}
+
 /* Serves until SIGTERM or SIGINT. Returns 0, 1 when handlers were left
  * running (what they use must then outlive us), or a negative errno. */
 static int serve(const struct crib_config *cfg, const struct cgroup_driver *driver,
@@ -176,6 +193,7 @@ static int serve(const struct crib_config *cfg, const struct cgroup_driver *driv
         .runtime = &rt,
     };
     struct cri_server *srv = NULL;
+    struct metrics_http *metrics = NULL;
     sigset_t set;
     int r;
 
@@ -196,10 +214,15 @@ static int serve(const struct crib_config *cfg, const struct cgroup_driver *driv
         goto out;
     grpc_init();
     r = cri_server_start(&opts, &srv, err);
+    if (r >= 0 && *cfg->metrics_address)
+        r = start_metrics(cfg, &rt, &metrics, err);
     if (r >= 0) {
         log_info("cribd %s serving CRI v1 on %s (root %s, state %s)", CRIB_VERSION, cfg->listen,
                  cfg->root_dir, cfg->state_dir);
         wait_for_stop_signal(&set);
+    }
+    metrics_http_stop(metrics); /* it reads what the server serves */
+    if (srv) {
         if (cri_server_stop(srv) < 0)
             return 1; /* stuck handlers still use all of it: leave it to the exit */
     }

@@ -319,3 +319,8 @@ char *imagestore_layer_dir(struct imagestore *is, const char *chain_id)
 {
     return layerstore_path(is->layers, chain_id);
 }
+
+const struct imagestore_counters *imagestore_counters(const struct imagestore *is)
+{
+    return &is->counters;
+}

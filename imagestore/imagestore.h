@@ -6,6 +6,7 @@
  * the table up; no lock is held across network I/O or unpacking. */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,6 +87,15 @@ int imagestore_list(struct imagestore *is, struct image_record ***ret_images, si
  * Errors: CRIB_INVALID (malformed key), CRIB_INTERNAL. */
 int imagestore_remove(struct imagestore *is, const char *key, bool *ret_removed,
                       struct crib_err *err);
+
+/* Pull activity since start, for cribd's own metrics. */
+struct imagestore_counters {
+    atomic_uint_fast64_t pulls_ok, pulls_failed;
+    atomic_uint_fast64_t layer_bytes; /* layer bytes fetched from registries */
+};
+
+/* The counters (read them with atomic_load). */
+const struct imagestore_counters *imagestore_counters(const struct imagestore *is);
 
 /* What the image store holds, for ImageFsInfo. Free mountpoint. */
 int imagestore_usage(struct imagestore *is, struct fs_usage *ret_usage, struct crib_err *err);

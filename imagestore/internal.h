@@ -19,6 +19,7 @@ struct imagestore {
 
     pthread_mutex_t lock;      /* guards the making of registry */
     struct singleflight pulls; /* by canonical reference */
+    struct imagestore_counters counters;
 };
 
 /* The registry client, made on first use. Errors: CRIB_INTERNAL. */

@@ -255,6 +255,7 @@ int imagestore_pull(struct imagestore *is, const struct pull_request *req, char 
     key = imgref_format(&p.ref);
     r = singleflight_do(&is->pulls, key, run_pull_flight, &p, leader_cancelled, ret_id, err);
     pull_done(&p);
+    atomic_fetch_add(r < 0 ? &is->counters.pulls_failed : &is->counters.pulls_ok, 1);
     if (r < 0)
         return crib_wrap(err, "pull %s", key);
     return 0;

@@ -63,6 +63,7 @@ static ssize_t read_stream(void *ctx, void *buf, size_t size, struct crib_err *e
     if (n < 0)
         return crib_fail(err, CRIB_INTERNAL, errno, "read layer stream");
     atomic_fetch_add(&s->lp->done_bytes, (uint64_t)n);
+    atomic_fetch_add(&s->lp->is->counters.layer_bytes, (uint64_t)n);
     return n;
 }
 
