@@ -57,8 +57,21 @@ def test_crictl_runs_a_container(cribd, registry, workdir):
         assert crictl(cribd, "exec", "-s", cid, "echo", "exec works").stdout.strip() == "exec works"
         inspect = json.loads(crictl(cribd, "inspect", cid).stdout)
         assert inspect["status"]["state"] == "CONTAINER_RUNNING"
+        stats = json.loads(crictl(cribd, "stats", "-o", "json").stdout)["stats"]
+        assert [s["attributes"]["id"] for s in stats] == [cid]
+        assert int(stats[0]["memory"]["workingSetBytes"]["value"]) > 0
+        podstats = json.loads(crictl(cribd, "statsp", "-o", "json").stdout)["stats"]
+        assert [c["attributes"]["id"] for c in podstats[0]["linux"]["containers"]] == [cid]
+        events = subprocess.Popen([CRICTL, "--runtime-endpoint", cribd.endpoint, "events",
+                                   "-o", "json"], stdout=subprocess.PIPE, text=True)
+        time.sleep(1)
         assert crictl(cribd, "stop", cid).returncode == 0
         assert crictl(cribd, "rm", cid).returncode == 0
+        time.sleep(1)
+        events.terminate()
+        seen = events.communicate(timeout=10)[0]
+        assert "CONTAINER_STOPPED_EVENT" in seen and "CONTAINER_DELETED_EVENT" in seen, seen
+        assert seen.index("CONTAINER_STOPPED_EVENT") < seen.index("CONTAINER_DELETED_EVENT")
     finally:
         pods = crictl(cribd, "pods", "-q").stdout.split()
         assert crictl(cribd, "stopp", *pods).returncode == 0
