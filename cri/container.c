@@ -679,19 +679,24 @@ int cri_container_status(struct cri_call *call, const ProtobufCMessage *req,
     return 0;
 }
 
+bool cri_container_filter_matches(const struct ctr_record *c, const char *id, const char *pod_id,
+                                  void *const *selector, size_t n_selector)
+{
+    if (id && *id && strncmp(c->id, id, strlen(id)) != 0)
+        return false;
+    if (pod_id && *pod_id && strncmp(c->pod_id, pod_id, strlen(pod_id)) != 0)
+        return false;
+    return cri_labels_match((const struct cri_kv *)c->labels, c->n_labels, selector, n_selector);
+}
+
 static bool container_matches(const struct ctr_record *c, const Runtime__V1__ContainerFilter *f)
 {
     if (!f)
         return true;
-    if (f->id && *f->id && strncmp(c->id, f->id, strlen(f->id)) != 0)
-        return false;
-    if (f->pod_sandbox_id && *f->pod_sandbox_id &&
-        strncmp(c->pod_id, f->pod_sandbox_id, strlen(f->pod_sandbox_id)) != 0)
-        return false;
     if (f->state && (int)f->state->state != (int)c->state)
         return false;
-    return cri_labels_match((const struct cri_kv *)c->labels, c->n_labels,
-                            (void *const *)f->label_selector, f->n_label_selector);
+    return cri_container_filter_matches(c, f->id, f->pod_sandbox_id,
+                                        (void *const *)f->label_selector, f->n_label_selector);
 }
 
 /* A full pod ID in the filter narrows the walk; a prefix is matched later. */

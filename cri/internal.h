@@ -99,6 +99,13 @@ struct cri_map_entry {
     char *key, *value;
 };
 
+struct ctr_record;
+
+/* Whether container c matches a filter's ID prefix, pod ID prefix ("" or
+ * NULL: any) and label selector. */
+bool cri_container_filter_matches(const struct ctr_record *c, const char *id, const char *pod_id,
+                                  void *const *selector, size_t n_selector);
+
 /* Whether labels hold every pair of a filter's label_selector, whose entries
  * (of any CRI map type) are laid out as struct cri_map_entry. */
 bool cri_labels_match(const struct cri_kv *labels, size_t n_labels, void *const *selector,
@@ -110,7 +117,6 @@ void *cri_map_entries(struct cri_call *call, const ProtobufCMessageDescriptor *d
                       const struct cri_kv *kv, size_t n);
 
 struct pod_record;
-struct ctr_record;
 
 /* A container's and a pod's List item, whose metadata, labels and
  * annotations the stats RPCs' attributes share. */

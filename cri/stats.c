@@ -256,15 +256,9 @@ struct ctr_stats_list {
 
 static bool ctr_matches(const struct ctr_record *c, const Runtime__V1__ContainerStatsFilter *f)
 {
-    if (!f)
-        return true;
-    if (f->id && *f->id && strncmp(c->id, f->id, strlen(f->id)) != 0)
-        return false;
-    if (f->pod_sandbox_id && *f->pod_sandbox_id &&
-        strncmp(c->pod_id, f->pod_sandbox_id, strlen(f->pod_sandbox_id)) != 0)
-        return false;
-    return cri_labels_match((const struct cri_kv *)c->labels, c->n_labels,
-                            (void *const *)f->label_selector, f->n_label_selector);
+    return !f ||
+           cri_container_filter_matches(c, f->id, f->pod_sandbox_id,
+                                        (void *const *)f->label_selector, f->n_label_selector);
 }
 
 static void add_container(const struct ctr_record *c, void *arg)
