@@ -103,6 +103,17 @@ static int get_str(struct json_object *v, const char *key, char **field, struct 
     return 0;
 }
 
+/* A string where "" means off. */
+static int get_optional_str(struct json_object *v, const char *key, char **field,
+                            struct crib_err *err)
+{
+    int r = want_type(v, json_type_string, key, err);
+
+    if (r >= 0)
+        config_set(field, json_object_get_string(v));
+    return r;
+}
+
 static int get_uint(struct json_object *v, const char *key, unsigned min, unsigned max,
                     unsigned *field, struct crib_err *err)
 {
@@ -279,7 +290,7 @@ static int apply_key(struct crib_config *cfg, const char *key, struct json_objec
     if (strcmp(key, "shutdownTimeoutSeconds") == 0)
         return get_uint(v, key, 0, 3600, &cfg->shutdown_timeout_s, err);
     if (strcmp(key, "metricsAddress") == 0)
-        return get_str(v, key, &cfg->metrics_address, err);
+        return get_optional_str(v, key, &cfg->metrics_address, err);
     return crib_fail(err, CRIB_INVALID, 0, "unknown key \"%s\"", key);
 }
 

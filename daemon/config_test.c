@@ -32,6 +32,9 @@ static const struct {
     {"{\"cni\":{\"binDirs\":\"x\"}}", "must be a array"},
     {"{\"stateDir\":\"relative\"}", "must be absolute"},
     {"{\"cgroupDriver\":\"none\"}", "cgroupDriver: unknown value"},
+    {"{\"metricsAddress\":\"\"}", NULL},
+    {"{\"metricsAddress\":\"127.0.0.1:9099\"}", NULL},
+    {"{\"metricsAddress\":9099}", "\"metricsAddress\" must be a string"},
 };
 
 static int test_apply_table(void)
