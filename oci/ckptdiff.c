@@ -272,22 +272,29 @@ static int copy_data(struct diff_writer *w, int fd, off_t size, const char *path
     return 0;
 }
 
-static int add_file(struct diff_writer *w, int dfd, const char *name, const char *path,
-                    const struct stat *st, struct crib_err *err)
+/* Writes the header of a file or dir open at fd, with its xattrs. */
+static int write_header_fd(struct diff_writer *w, int fd, const char *path, const struct stat *st,
+                           struct crib_err *err)
 {
-    _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-    struct archive_entry *ae;
-    int r;
+    struct archive_entry *ae = entry_new(path, st);
+    int r = copy_xattrs(fd, ae, path, err);
 
-    if (fd < 0)
-        return crib_fail(err, CRIB_INTERNAL, errno, "open '%s'", path);
-    ae = entry_new(path, st);
-    r = copy_xattrs(fd, ae, path, err);
     if (r < 0) {
         archive_entry_free(ae);
         return r;
     }
-    r = write_header(w, ae, path, err);
+    return write_header(w, ae, path, err);
+}
+
+static int add_file(struct diff_writer *w, int dfd, const char *name, const char *path,
+                    const struct stat *st, struct crib_err *err)
+{
+    _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+    int r;
+
+    if (fd < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "open '%s'", path);
+    r = write_header_fd(w, fd, path, st, err);
     if (r < 0)
         return r;
     return copy_data(w, fd, st->st_size, path, err);
@@ -315,7 +322,6 @@ static int add_dir(struct diff_writer *w, int dfd, const char *name, const char 
                    const struct stat *st, unsigned depth, struct crib_err *err)
 {
     _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    struct archive_entry *ae;
     char opaque[2];
     int r;
 
@@ -323,13 +329,7 @@ static int add_dir(struct diff_writer *w, int dfd, const char *name, const char 
         return crib_fail(err, CRIB_INTERNAL, errno, "open dir '%s'", path);
     if (fgetxattr(fd, OPAQUE_XATTR, opaque, sizeof(opaque)) == 1 && opaque[0] == 'y')
         ckpt_deleted_add(&w->deleted, path);
-    ae = entry_new(path, st);
-    r = copy_xattrs(fd, ae, path, err);
-    if (r < 0) {
-        archive_entry_free(ae);
-        return r;
-    }
-    r = write_header(w, ae, path, err);
+    r = write_header_fd(w, fd, path, st, err);
     if (r < 0 || st->st_dev != w->dev)
         return r;
     if (depth >= DIFF_MAX_DEPTH)
