@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
+
 #define SECCOMP_ACT_ALLOW "SCMP_ACT_ALLOW"
 #define SECCOMP_ACT_ERRNO "SCMP_ACT_ERRNO"
 
@@ -27,3 +29,30 @@ struct json_object *seccomp_json_arg_new(unsigned index, uint64_t value, uint64_
  * names and args; errno_ret < 0 and args NULL are left out. */
 void seccomp_json_rule_add(struct json_object *syscalls, struct json_object *names,
                            const char *action, long long errno_ret, struct json_object *args);
+
+/* Checkpoint archives (ckptarchive.c, ckptdiff.c). */
+
+/* Whether CLOCK_MONOTONIC has reached deadline_ns; 0 is no deadline. */
+bool ckpt_deadline_passed(int64_t deadline_ns);
+
+/* Opens path below root with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
+ * RESOLVE_NO_MAGICLINKS); "" is root itself. Returns the fd or -errno. */
+int ckpt_open_in_root(int root, const char *path, int flags);
+
+/* Opens the dir path below root as ckpt_open_in_root does, first making the
+ * missing dirs on the way (mode, root's). Returns the fd.
+ * Errors: CRIB_INVALID (the path goes through a symlink or a non-dir),
+ * CRIB_INTERNAL. */
+int ckpt_open_dirs(int root, const char *path, unsigned mode, struct crib_err *err);
+
+/* Parses text (the member name) as one JSON value of type type (strict, as
+ * Go reads it; nested at most 64 deep); *ret belongs to the caller.
+ * Errors: CRIB_INVALID naming the member and the problem. */
+int ckpt_json_parse(const char *name, const char *text, json_type type, struct json_object **ret,
+                    struct crib_err *err);
+
+/* For _cleanup_(ckpt_json_putp) on a json-c object. */
+static inline void ckpt_json_putp(struct json_object **o)
+{
+    json_object_put(*o);
+}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/relpath.h"
 #include "common/xalloc.h"
 #include "storage/decompress.h"
 
@@ -84,49 +85,17 @@ static int resolve_fail(struct crib_err *err, int r, const char *what)
     }
 }
 
-/* Writes name's canonical relative form into out: no "." or empty components,
- * no trailing "/". Returns NULL, or why name is refused. ".." is refused, not
- * resolved, since no real layer needs it and it is how traversal starts. */
+/* Why name is refused, or NULL: relpath's reasons, with ".." worded for
+ * a layer. Fills out with the normalized form. */
 static const char *normalize(const char *name, char out[PATH_MAX])
 {
-    size_t len = 0;
+    enum relpath_problem p = relpath_normalize(name, out);
 
-    if (name[0] == '/')
-        return "is absolute";
-    for (const char *p = name; *p;) {
-        const char *end = strchrnul(p, '/');
-        size_t n = (size_t)(end - p);
-
-        if (n == 2 && p[0] == '.' && p[1] == '.')
-            return "leaves the layer ('..' component)";
-        if (n > NAME_MAX)
-            return "has a component over 255 bytes";
-        if (len + n + 2 > PATH_MAX)
-            return "is too long";
-        if (n > 0 && !(n == 1 && p[0] == '.')) {
-            if (len)
-                out[len++] = '/';
-            memcpy(out + len, p, n);
-            len += n;
-        }
-        p = *end ? end + 1 : end;
-    }
-    out[len] = '\0';
-    return NULL;
-}
-
-/* Splits a normalized path into parent (a copy) and leaf (a pointer into path). */
-static const char *split_path(const char *path, char parent[PATH_MAX])
-{
-    const char *slash = strrchr(path, '/');
-
-    if (!slash) {
-        parent[0] = '\0';
-        return path;
-    }
-    memcpy(parent, path, (size_t)(slash - path));
-    parent[slash - path] = '\0';
-    return slash + 1;
+    if (p == RELPATH_OK)
+        return NULL;
+    if (p == RELPATH_DOTDOT)
+        return "leaves the layer ('..' component)";
+    return relpath_problem_str(p);
 }
 
 /* Creates the missing dirs of parent one component at a time (0755, root's),
@@ -501,7 +470,7 @@ static int make_hardlink(struct unpacker *u, const struct entry *e, int pfd, con
     if (!tpath[0] || strcmp(tpath, e->path) == 0)
         return crib_fail(err, CRIB_INVALID, 0, "%s is %s", what,
                          tpath[0] ? "the entry itself" : "the layer dir");
-    tleaf = split_path(tpath, tparent);
+    tleaf = relpath_split(tpath, tparent);
     tfd = open_in_root(u->root_fd, tparent, O_PATH | O_DIRECTORY);
     if (tfd < 0)
         return resolve_fail(err, tfd, what);
@@ -583,7 +552,7 @@ static int extract(struct unpacker *u, struct entry *e, const char *name, struct
     if (uid < 0 || uid >= UINT32_MAX || gid < 0 || gid >= UINT32_MAX)
         return crib_fail(err, CRIB_INVALID, 0, "owner %lld:%lld out of range", (long long)uid,
                          (long long)gid);
-    e->leaf = split_path(e->path, e->parent);
+    e->leaf = relpath_split(e->path, e->parent);
     if (!e->path[0] && archive_entry_filetype(e->ae) != AE_IFDIR)
         return crib_fail(err, CRIB_INVALID, 0, "the layer dir itself as a non-dir");
     if (!e->path[0])
