@@ -26,7 +26,10 @@ struct cri_runtime {
     struct ctr_ctx *containers;
     struct eventhub *events;         /* GetContainerEvents: the server makes and ends it */
     struct cgstats_cache *cpu_rates; /* the stats RPCs' last CPU samples: the server's too */
+    struct stream_server *streaming; /* Exec/Attach/PortForward URLs; the daemon's */
 };
+
+struct stream_server;
 
 struct cri_server_options {
     const char *socket_path;

@@ -1,4 +1,5 @@
 #include "oci/container.h"
+#include "oci/internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -883,26 +884,28 @@ int ctr_resolve_id(struct ctr_ctx *ctx, const char *key, char **ret_id, struct c
     return ctr_view_resolve(&ctx->view, key, ret_id, err);
 }
 
-int ctr_exec_sync(struct ctr_ctx *ctx, const char *id, const char *const *argv, int timeout_s,
-                  struct shim_exec_result *ret_result, struct crib_err *err)
+int ctr_running(struct ctr_ctx *ctx, const char *id, struct oci_handler **ret_handler,
+                char **ret_bundle, struct crib_err *err)
 {
-    _cleanup_free_ char *bundle = bundle_of(ctx, id);
     struct ctr_record *c;
-    struct oci_handler *h;
     int r = ctr_get(ctx, id, &c, err);
 
     if (r < 0)
         return r;
-    h = find_handler(ctx, c->handler);
+    *ret_handler = find_handler(ctx, c->handler);
     if (c->state != CTR_RUNNING)
         r = crib_fail(err, CRIB_STATE, 0, "container %s is not running", id);
-    else if (!h)
+    else if (!*ret_handler)
         r = crib_fail(err, CRIB_NOT_FOUND, ENOENT, "runtime handler '%s' is gone", c->handler);
-    else
-        r = shim_exec_sync(h, id, bundle, argv, timeout_s > 0 ? timeout_s * 1000 : 0, ret_result,
-                           err);
     ctr_record_free(c);
+    if (r >= 0)
+        *ret_bundle = bundle_of(ctx, id);
     return r;
+}
+
+const struct shim_paths *ctr_shim_paths(const struct ctr_ctx *ctx)
+{
+    return &ctx->shim;
 }
 
 static int do_update(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct crib_err *err)

@@ -1,12 +1,16 @@
 #include "sandbox/ns.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -196,5 +200,75 @@ int ns_unpin(const char *dir, struct crib_err *err)
         if (unlink(path) < 0 && errno != ENOENT)
             return crib_fail(err, CRIB_INTERNAL, errno, "remove %s", path);
     }
+    return 0;
+}
+
+struct connect_job {
+    int netns_fd;
+    uint16_t port;
+    int fd;     /* the connected socket */
+    int errnum; /* or why not */
+};
+
+static int connect_to(int family, uint16_t port)
+{
+    struct sockaddr_in in4 = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in6 in6 = {
+        .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int r;
+
+    if (fd < 0)
+        return -errno;
+    r = family == AF_INET ? connect(fd, (struct sockaddr *)&in4, sizeof(in4))
+                          : connect(fd, (struct sockaddr *)&in6, sizeof(in6));
+    if (r < 0) {
+        r = -errno;
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+/* A thread of its own joins the namespace and ends right after: a socket
+ * stays in the namespace it was made in, and no cribd thread moves. */
+static void *connect_in_netns(void *arg)
+{
+    struct connect_job *job = arg;
+    int fd;
+
+    if (job->netns_fd >= 0 && setns(job->netns_fd, CLONE_NEWNET) < 0) {
+        job->errnum = errno;
+        return NULL;
+    }
+    fd = connect_to(AF_INET, job->port);
+    /* A listener on ::1 only (IPv6-only services) is found too. */
+    if (fd == -ECONNREFUSED) {
+        int fd6 = connect_to(AF_INET6, job->port);
+
+        if (fd6 >= 0)
+            fd = fd6;
+    }
+    if (fd < 0)
+        job->errnum = -fd;
+    else
+        job->fd = fd;
+    return NULL;
+}
+
+int ns_connect_loopback(int netns_fd, uint16_t port, int *ret_fd, struct crib_err *err)
+{
+    struct connect_job job = {.netns_fd = netns_fd, .port = port, .fd = -1};
+    pthread_t t;
+    int r = pthread_create(&t, NULL, connect_in_netns, &job);
+
+    if (r != 0)
+        return crib_fail(err, CRIB_INTERNAL, r, "start a thread to connect in the pod");
+    pthread_join(t, NULL);
+    if (job.fd < 0)
+        return crib_fail(err, job.errnum == ECONNREFUSED ? CRIB_UNAVAILABLE : CRIB_INTERNAL,
+                         job.errnum, "dial tcp localhost:%u", port);
+    *ret_fd = job.fd;
     return 0;
 }
