@@ -68,14 +68,38 @@ void session_log_end(const struct session *s, const char *why)
     log_debug("streaming session ended: %s", why);
 }
 
+static int wait_fd(int fd, short events, uint64_t deadline_ms);
+
+/* Closing with unread bytes would reset the connection, and the client could
+ * lose the answer: end our side, then drop what still comes, for a while. */
+static void linger_close(struct session *s)
+{
+    uint64_t deadline_ms = session_now_ms() + 1000;
+    size_t dropped = 0;
+    char buf[4096];
+
+    shutdown(s->conn.fd, SHUT_WR);
+    while (dropped < HTTP_HEAD_MAX * 4) {
+        ssize_t n = conn_read(&s->conn, buf, sizeof(buf));
+
+        if (n == -EAGAIN && wait_fd(s->conn.fd, POLLIN, deadline_ms) == 0)
+            continue;
+        if (n <= 0)
+            return;
+        dropped += (size_t)n;
+    }
+}
+
 void session_http_error(struct session *s, int status, const char *message)
 {
     _cleanup_free_ char *resp = NULL;
     struct crib_err err;
     size_t len;
 
-    if (http_response_format(status, NULL, 0, message, &resp, &len, &err) == 0)
-        (void)conn_write_all(&s->conn, resp, len, 1000, &err); /* a gone client hears nothing */
+    if (http_response_format(status, NULL, 0, message, &resp, &len, &err) < 0 ||
+        conn_write_all(&s->conn, resp, len, 1000, &err) < 0)
+        return; /* a gone client hears nothing */
+    linger_close(s);
 }
 
 void session_linger(struct session *s)

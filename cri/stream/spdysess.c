@@ -247,7 +247,8 @@ static int forward_find(struct spdy_sess *ss, const char *request_id, uint16_t p
     if (free_slot >= 0) {
         struct forward *f = &ss->fwd[free_slot];
 
-        *f = (struct forward){.in_use = true, .port = port, .data = -1, .error = -1, .fd = -1};
+        *f = (struct forward){
+            .in_use = true, .port = port, .data = -1, .error = -1, .fd = -1, .pfd = -1};
         snprintf(f->request_id, sizeof(f->request_id), "%s", request_id);
         sink_init(&f->sink, -1, true);
     }
@@ -639,8 +640,10 @@ static bool step(struct spdy_sess *ss, uint64_t deadline_ms)
     if ((pfds[0].revents & (POLLIN | POLLHUP | POLLERR)) || conn_has_buffered_input(&ss->s->conn))
         read_client(ss);
     procio_poll_handle(&ss->io, pfds + 2, snd);
+    /* Only forwards that were in the poll set: frames read above may have made new ones. */
     for (int i = 0; i < SPDY_MAX_FORWARDS; i++)
-        if (ss->fwd[i].in_use && ss->fwd[i].pfd >= 0 && pfds[n + ss->fwd[i].pfd].revents)
+        if (ss->fwd[i].in_use && ss->fwd[i].pfd >= 0 && (size_t)ss->fwd[i].pfd < n_fwd &&
+            pfds[n + ss->fwd[i].pfd].revents)
             forward_io(ss, i, pfds[n + ss->fwd[i].pfd].revents);
     if (conn_flush(&ss->s->conn) < 0)
         ss->is_gone = true;

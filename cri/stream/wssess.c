@@ -345,7 +345,8 @@ static bool step(struct ws_sess *ws)
         read_client(ws);
     procio_poll_handle(&ws->io, pfds + 2, &ws->snd);
     for (size_t i = 0; i < ws->n_fwd; i++)
-        if (ws->fwd[i].pfd >= 0 && pfds[n + ws->fwd[i].pfd].revents)
+        if (ws->fwd[i].pfd >= 0 && (size_t)ws->fwd[i].pfd < n_fwd &&
+            pfds[n + ws->fwd[i].pfd].revents)
             forward_io(ws, i, pfds[n + ws->fwd[i].pfd].revents);
     if (conn_flush(&ws->s->conn) < 0)
         ws->is_gone = true;
