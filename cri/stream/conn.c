@@ -80,6 +80,8 @@ static ssize_t conn_write(struct stream_conn *c, const void *data, size_t len)
 
 void conn_queue(struct stream_conn *c, const void *data, size_t len)
 {
+    if (len == 0)
+        return;
     if (c->out_len + len > c->out_alloc) {
         c->out_alloc = (c->out_len + len) * 2;
         c->out = xrealloc(c->out, c->out_alloc);
@@ -101,6 +103,8 @@ int conn_flush(struct stream_conn *c)
             return (int)n;
         off += (size_t)n;
     }
+    if (off == 0)
+        return 0;
     memmove(c->out, c->out + off, c->out_len - off);
     c->out_len -= off;
     /* A burst (100 MiB through a slow client) must not pin its peak. */

@@ -397,7 +397,7 @@ static void start_exec(struct ws_sess *ws)
     const struct stream_request *r = ws->s->req;
     struct crib_err err;
 
-    send_chan(ws, r->has_stdout ? CHAN_STDOUT : r->has_stderr ? CHAN_STDERR : CHAN_ERROR, NULL, 0);
+    send_chan(ws, r->has_stdout ? CHAN_STDOUT : r->has_stderr ? CHAN_STDERR : CHAN_ERROR, "", 0);
     if (procio_start(&ws->io, &err) < 0) {
         send_status(ws, 0, err.msg);
         ws->is_broken = true;
