@@ -225,6 +225,12 @@ int cri_reopen_container_log(struct cri_call *call, const ProtobufCMessage *req,
                              ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_exec_sync(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,
                   struct crib_err *err);
+int cri_exec(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,
+             struct crib_err *err);
+int cri_attach(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,
+               struct crib_err *err);
+int cri_port_forward(struct cri_call *call, const ProtobufCMessage *req,
+                     ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_validate_pod_id(const ProtobufCMessage *req, struct crib_err *err);
 int cri_run_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
                         ProtobufCMessage **ret_resp, struct crib_err *err);

@@ -28,7 +28,10 @@ struct cri_runtime {
     struct cgstats_cache *cpu_rates; /* the stats RPCs' last CPU samples: the server's too */
     struct rpcstats *rpc_stats;      /* per-RPC counters, from start to stop */
     const char **rpc_names;
+    struct stream_server *streaming; /* Exec/Attach/PortForward URLs; the daemon's */
 };
+
+struct stream_server;
 
 struct cri_server_options {
     const char *socket_path;

@@ -82,6 +82,10 @@ void config_defaults(struct crib_config *cfg)
     cfg->long_workers = 16;
     cfg->shutdown_timeout_s = 10;
     config_set(&cfg->metrics_address, "");
+    /* The kubelet's own streaming server defaults: loopback, a token lives 4 minutes. */
+    config_set(&cfg->streaming_address, "127.0.0.1");
+    cfg->streaming_token_ttl_s = 240;
+    cfg->streaming_max_sessions = 128;
 }
 
 static int want_type(struct json_object *v, enum json_type t, const char *key, struct crib_err *err)
@@ -235,6 +239,38 @@ static int apply_cni(struct crib_config *cfg, struct json_object *obj, struct cr
     return 0;
 }
 
+static int apply_streaming_key(struct crib_config *cfg, const char *key, struct json_object *v,
+                               struct crib_err *err)
+{
+    if (strcmp(key, "address") == 0)
+        return get_str(v, key, &cfg->streaming_address, err);
+    if (strcmp(key, "port") == 0)
+        return get_uint(v, key, 0, 65535, &cfg->streaming_port, err);
+    if (strcmp(key, "tlsCert") == 0)
+        return get_str(v, key, &cfg->streaming_tls_cert, err);
+    if (strcmp(key, "tlsKey") == 0)
+        return get_str(v, key, &cfg->streaming_tls_key, err);
+    if (strcmp(key, "tokenTTLSeconds") == 0)
+        return get_uint(v, key, 1, 86400, &cfg->streaming_token_ttl_s, err);
+    if (strcmp(key, "maxSessions") == 0)
+        return get_uint(v, key, 1, 4096, &cfg->streaming_max_sessions, err);
+    return crib_fail(err, CRIB_INVALID, 0, "unknown key \"%s\"", key);
+}
+
+static int apply_streaming(struct crib_config *cfg, struct json_object *obj, struct crib_err *err)
+{
+    int r = want_type(obj, json_type_object, "streaming", err);
+
+    if (r < 0)
+        return r;
+    json_object_object_foreach (obj, key, v) {
+        r = apply_streaming_key(cfg, key, v, err);
+        if (r < 0)
+            return crib_wrap(err, "streaming");
+    }
+    return 0;
+}
+
 static int apply_enum(struct json_object *v, const char *key, struct crib_config *cfg,
                       struct crib_err *err)
 {
@@ -275,6 +311,8 @@ static int apply_key(struct crib_config *cfg, const char *key, struct json_objec
         return apply_runtimes(cfg, v, err);
     if (strcmp(key, "cni") == 0)
         return apply_cni(cfg, v, err);
+    if (strcmp(key, "streaming") == 0)
+        return apply_streaming(cfg, v, err);
     if (strcmp(key, "registryConfigDirs") == 0)
         return apply_dirs(cfg->registry_dirs, v, key, err);
     if (strcmp(key, "maxParallelLayers") == 0)
@@ -421,6 +459,8 @@ int config_finish(struct crib_config *cfg, struct crib_err *err)
     if (!found)
         return crib_fail(err, CRIB_INVALID, 0, "defaultRuntime '%s' is not in \"runtimes\"",
                          cfg->default_runtime);
+    if (!cfg->streaming_tls_cert != !cfg->streaming_tls_key)
+        return crib_fail(err, CRIB_INVALID, 0, "streaming: tlsCert and tlsKey go together");
     return 0;
 }
 
@@ -447,6 +487,23 @@ static struct json_object *strv_to_json(char *const *v)
     for (size_t i = 0; v[i]; i++)
         json_object_array_add(a, json_object_new_string(v[i]));
     return a;
+}
+
+static struct json_object *streaming_to_json(const struct crib_config *cfg)
+{
+    struct json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "address", json_object_new_string(cfg->streaming_address));
+    json_object_object_add(o, "port", json_object_new_int((int)cfg->streaming_port));
+    /* Unset, they are left out: "" is not a value the file may hold. */
+    if (cfg->streaming_tls_cert)
+        json_object_object_add(o, "tlsCert", json_object_new_string(cfg->streaming_tls_cert));
+    if (cfg->streaming_tls_key)
+        json_object_object_add(o, "tlsKey", json_object_new_string(cfg->streaming_tls_key));
+    json_object_object_add(o, "tokenTTLSeconds",
+                           json_object_new_int((int)cfg->streaming_token_ttl_s));
+    json_object_object_add(o, "maxSessions", json_object_new_int((int)cfg->streaming_max_sessions));
+    return o;
 }
 
 char *config_to_json(const struct crib_config *cfg)
@@ -481,6 +538,7 @@ char *config_to_json(const struct crib_config *cfg)
     json_object_object_add(o, "shutdownTimeoutSeconds",
                            json_object_new_int((int)cfg->shutdown_timeout_s));
     json_object_object_add(o, "metricsAddress", json_object_new_string(cfg->metrics_address));
+    json_object_object_add(o, "streaming", streaming_to_json(cfg));
     return xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 }
 
@@ -501,6 +559,9 @@ void config_done(struct crib_config *cfg)
         free(cfg->runtimes[i].type);
     }
     free(cfg->cni_conf_dir);
+    free(cfg->streaming_address);
+    free(cfg->streaming_tls_cert);
+    free(cfg->streaming_tls_key);
     for (size_t i = 0; cfg->cni_bin_dirs[i]; i++)
         free(cfg->cni_bin_dirs[i]);
     for (size_t i = 0; cfg->registry_dirs[i]; i++)

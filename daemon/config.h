@@ -44,6 +44,12 @@ struct crib_config {
     unsigned long_workers; /* threads for long calls (pulls, stops, execs) */
     unsigned shutdown_timeout_s;
     char *metrics_address; /* cribd's own Prometheus endpoint, HOST:PORT; "" is off */
+    /* The streaming server (Exec, Attach, PortForward URLs). */
+    char *streaming_address;
+    unsigned streaming_port;                      /* 0: a free port */
+    char *streaming_tls_cert, *streaming_tls_key; /* NULL: plain HTTP */
+    unsigned streaming_token_ttl_s;
+    unsigned streaming_max_sessions;
 };
 
 /* Fills cfg with the defaults that make cribd run with no config file. */

@@ -17,6 +17,7 @@
 #include "common/store.h"
 #include "common/xalloc.h"
 #include "cri/server.h"
+#include "cri/stream/server.h"
 #include "daemon/config.h"
 #include "daemon/lock.h"
 #include "imagestore/imagestore.h"
@@ -129,6 +130,26 @@ static struct oci_handler *make_handlers(const struct crib_config *cfg,
     return hs;
 }
 
+static int start_streaming(const struct crib_config *cfg, struct stream_server **ret,
+                           struct crib_err *err)
+{
+    struct stream_server_options o = {
+        .address = cfg->streaming_address,
+        .port = (uint16_t)cfg->streaming_port,
+        .tls_cert = cfg->streaming_tls_cert,
+        .tls_key = cfg->streaming_tls_key,
+        .token_ttl_ms = cfg->streaming_token_ttl_s * 1000,
+        .max_sessions = cfg->streaming_max_sessions,
+        .max_tokens = 1024,
+    };
+    int r = stream_server_start(&o, ret, err);
+
+    if (r < 0)
+        return r;
+    log_info("streaming server on %s port %u", cfg->streaming_address, stream_server_port(*ret));
+    return 0;
+}
+
 static int make_dirs(const struct crib_config *cfg, struct crib_err *err)
 {
     int r = fs_mkdir_p(cfg->root_dir, 0711, err);
@@ -212,6 +233,11 @@ static int serve(const struct crib_config *cfg, const struct cgroup_driver *driv
                  rt.handlers, rt.n_handlers, rt.default_handler, &rt.containers, err);
     if (r < 0)
         goto out;
+    r = start_streaming(cfg, &rt.streaming, err);
+    if (r < 0) {
+        ctr_close(rt.containers);
+        goto out;
+    }
     grpc_init();
     r = cri_server_start(&opts, &srv, err);
     if (r >= 0 && *cfg->metrics_address)
@@ -227,6 +253,7 @@ static int serve(const struct crib_config *cfg, const struct cgroup_driver *driv
             return 1; /* stuck handlers still use all of it: leave it to the exit */
     }
     grpc_shutdown();
+    stream_server_stop(rt.streaming);
     ctr_close(rt.containers);
 out:
     for (size_t i = 0; i < rt.n_handlers; i++)

@@ -21,7 +21,8 @@ IMPLEMENTED = {"Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig", "Lis
                "ReopenContainerLog", "ExecSync", "GetContainerEvents", "ContainerStats",
                "ListContainerStats", "StreamContainerStats", "PodSandboxStats",
                "ListPodSandboxStats", "StreamPodSandboxStats", "ListMetricDescriptors",
-               "ListPodSandboxMetrics", "StreamPodSandboxMetrics"}
+               "ListPodSandboxMetrics", "StreamPodSandboxMetrics", "Exec", "Attach",
+               "PortForward"}
 
 
 def all_rpcs(pb):

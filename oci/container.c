@@ -1,4 +1,5 @@
 #include "oci/container.h"
+#include "oci/internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -438,53 +439,6 @@ int ctr_open(struct store *store, const struct ctr_options *opts, struct oci_han
     return 0;
 }
 
-int ctr_config_check(const struct ctr_config *cfg, struct crib_err *err)
-{
-    if (!cfg->name || !*cfg->name)
-        return crib_fail(err, CRIB_INVALID, 0, "config.metadata.name is empty");
-    if (strchr(cfg->name, '/'))
-        return crib_fail(err, CRIB_INVALID, 0, "config.metadata.name '%s' has a '/'", cfg->name);
-    for (size_t i = 0; i < cfg->n_mounts; i++) {
-        const struct ctr_mount *m = &cfg->mounts[i];
-
-        if (!m->container_path || m->container_path[0] != '/')
-            return crib_fail(err, CRIB_INVALID, 0,
-                             "mounts[%zu].container_path '%s' is not absolute", i,
-                             m->container_path ? m->container_path : "");
-        if (m->n_image_layers) {
-            if (m->image_sub_path &&
-                (m->image_sub_path[0] == '/' || strstr(m->image_sub_path, "..")))
-                return crib_fail(err, CRIB_INVALID, 0,
-                                 "mounts[%zu].image_sub_path '%s' must be relative, without '..'",
-                                 i, m->image_sub_path);
-            continue;
-        }
-        if (!m->host_path || m->host_path[0] != '/')
-            return crib_fail(err, CRIB_INVALID, 0, "mounts[%zu].host_path '%s' is not absolute", i,
-                             m->host_path ? m->host_path : "");
-        if (m->recursive_readonly && !m->readonly)
-            return crib_fail(err, CRIB_INVALID, 0,
-                             "mounts[%zu]: recursive read-only needs readonly too", i);
-        if (m->recursive_readonly && m->propagation != 0)
-            return crib_fail(err, CRIB_INVALID, 0,
-                             "mounts[%zu]: recursive read-only needs private propagation", i);
-    }
-    for (size_t i = 0; i < cfg->n_devices; i++)
-        if (!cfg->devices[i].path || cfg->devices[i].path[0] != '/')
-            return crib_fail(err, CRIB_INVALID, 0, "devices[%zu].container_path is not absolute",
-                             i);
-    if (cfg->seccomp == CTR_SECCOMP_LOCALHOST &&
-        (!cfg->seccomp_profile || cfg->seccomp_profile[0] != '/'))
-        return crib_fail(err, CRIB_INVALID, 0,
-                         "seccomp: a Localhost profile needs an absolute localhost_ref");
-    if (cfg->user.has_gid && !cfg->user.has_uid && !cfg->user.username)
-        return crib_fail(err, CRIB_INVALID, 0,
-                         "run_as_group needs run_as_user or run_as_username as well");
-    if (cfg->pid_mode == 3 && (!cfg->target_id || !*cfg->target_id))
-        return crib_fail(err, CRIB_INVALID, 0, "namespace_options.pid TARGET needs a target_id");
-    return 0;
-}
-
 static char *log_path_of(const struct ctr_pod *pod, const struct ctr_config *cfg)
 {
     if (!pod->log_directory || !*pod->log_directory || !cfg->log_path || !*cfg->log_path)
@@ -883,26 +837,28 @@ int ctr_resolve_id(struct ctr_ctx *ctx, const char *key, char **ret_id, struct c
     return ctr_view_resolve(&ctx->view, key, ret_id, err);
 }
 
-int ctr_exec_sync(struct ctr_ctx *ctx, const char *id, const char *const *argv, int timeout_s,
-                  struct shim_exec_result *ret_result, struct crib_err *err)
+int ctr_running(struct ctr_ctx *ctx, const char *id, struct oci_handler **ret_handler,
+                char **ret_bundle, struct crib_err *err)
 {
-    _cleanup_free_ char *bundle = bundle_of(ctx, id);
     struct ctr_record *c;
-    struct oci_handler *h;
     int r = ctr_get(ctx, id, &c, err);
 
     if (r < 0)
         return r;
-    h = find_handler(ctx, c->handler);
+    *ret_handler = find_handler(ctx, c->handler);
     if (c->state != CTR_RUNNING)
         r = crib_fail(err, CRIB_STATE, 0, "container %s is not running", id);
-    else if (!h)
+    else if (!*ret_handler)
         r = crib_fail(err, CRIB_NOT_FOUND, ENOENT, "runtime handler '%s' is gone", c->handler);
-    else
-        r = shim_exec_sync(h, id, bundle, argv, timeout_s > 0 ? timeout_s * 1000 : 0, ret_result,
-                           err);
     ctr_record_free(c);
+    if (r >= 0)
+        *ret_bundle = bundle_of(ctx, id);
     return r;
+}
+
+const struct shim_paths *ctr_shim_paths(const struct ctr_ctx *ctx)
+{
+    return &ctx->shim;
 }
 
 static int do_update(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct crib_err *err)

@@ -181,3 +181,17 @@ int ctr_usage(struct ctr_ctx *ctx, int64_t *ret_bytes, int64_t *ret_inodes, size
 /* The pid of a running container's first process (0 when not running), for a
  * container that joins another's PID namespace (TARGET). */
 pid_t ctr_pid(struct ctr_ctx *ctx, const char *id);
+
+/* Starts argv in running container id for a streaming session (flags:
+ * enum shim_exec_flags). No lock is held once it returns, so a session never
+ * delays Stop. Errors: CRIB_NOT_FOUND, CRIB_STATE (not running), CRIB_INTERNAL. */
+int ctr_exec_start(struct ctr_ctx *ctx, const char *id, const char *const *argv, unsigned flags,
+                   struct shim_exec_proc *ret, struct crib_err *err);
+
+/* Joins running container id's stdio through its shim; *ret_fd is the
+ * caller's. Errors: CRIB_NOT_FOUND, CRIB_STATE (not running). */
+int ctr_attach(struct ctr_ctx *ctx, const char *id, int *ret_fd, struct crib_err *err);
+
+/* Resizes container id's terminal. Errors: CRIB_STATE (its shim has gone). */
+int ctr_resize(struct ctr_ctx *ctx, const char *id, uint16_t width, uint16_t height,
+               struct crib_err *err);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "oci/handler.h"
 
 #define SECCOMP_ACT_ALLOW "SCMP_ACT_ALLOW"
 #define SECCOMP_ACT_ERRNO "SCMP_ACT_ERRNO"
@@ -56,3 +57,19 @@ static inline void ckpt_json_putp(struct json_object **o)
 {
     json_object_put(*o);
 }
+/* Starts a runtime command line in argv: the binary (its path written to
+ * bin), --root and the cgroup flag; *n counts the entries, *root_arg is the
+ * caller's to free(). Errors: CRIB_NOT_FOUND (no binary). */
+int shim_runtime_argv(const struct oci_handler *h, char *bin, size_t size, const char **argv,
+                      size_t *n, char **root_arg, struct crib_err *err);
+
+struct ctr_ctx;
+struct shim_paths;
+
+/* Container id's handler and bundle dir (*ret_bundle: free() it) when it
+ * runs. Errors: CRIB_NOT_FOUND, CRIB_STATE (not running). */
+int ctr_running(struct ctr_ctx *ctx, const char *id, struct oci_handler **ret_handler,
+                char **ret_bundle, struct crib_err *err);
+
+/* The shim's paths (exit files, attach sockets); borrowed from ctx. */
+const struct shim_paths *ctr_shim_paths(const struct ctr_ctx *ctx);

@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/proc.h"
 #include "common/xalloc.h"
+#include "oci/internal.h"
 
 #define SHIM_RUNTIME_TIMEOUT_MS 30000
 #define SHIM_RUNTIME_MAX_OUTPUT 8192
@@ -61,8 +62,8 @@ static const char *runtime_error(const char *text)
     return msg;
 }
 
-static int runtime_argv_base(const struct oci_handler *h, char *bin, size_t size, const char **argv,
-                             size_t *n, char **root_arg, struct crib_err *err)
+int shim_runtime_argv(const struct oci_handler *h, char *bin, size_t size, const char **argv,
+                      size_t *n, char **root_arg, struct crib_err *err)
 {
     int r = handler_binary(h, bin, size, err);
 
@@ -90,7 +91,7 @@ static int run_runtime(const struct oci_handler *h, const char *const *args, con
     size_t n = 0;
     int r;
 
-    r = runtime_argv_base(h, bin, sizeof(bin), argv, &n, &root_arg, err);
+    r = shim_runtime_argv(h, bin, sizeof(bin), argv, &n, &root_arg, err);
     if (r < 0)
         return r;
     for (size_t i = 0; args[i] && n < ARRAY_SIZE(argv) - 1; i++)
@@ -295,7 +296,7 @@ int shim_state(const struct oci_handler *h, const char *id, char *status, size_t
     struct proc_result res;
     struct json_object *o, *v;
     size_t n = 0;
-    int r = runtime_argv_base(h, bin, sizeof(bin), argv, &n, &root_arg, err);
+    int r = shim_runtime_argv(h, bin, sizeof(bin), argv, &n, &root_arg, err);
 
     if (r < 0)
         return r;
@@ -419,7 +420,7 @@ int shim_exec_sync(const struct oci_handler *h, const char *id, const char *bund
     while (argv[n_args])
         n_args++;
     full = xcalloc(n_args + 8, sizeof(*full));
-    r = runtime_argv_base(h, bin, sizeof(bin), full, &n, &root_arg, err);
+    r = shim_runtime_argv(h, bin, sizeof(bin), full, &n, &root_arg, err);
     if (r < 0)
         return r;
     pidfile = xasprintf("%s/exec-%d-%lu.pid", bundle, (int)getpid(),

@@ -94,3 +94,45 @@ int shim_update(const struct oci_handler *h, const char *id, const char *resourc
  * kubelet rotated it) and waits until it exists again. Errors: CRIB_STATE
  * (conmon has gone), CRIB_TIMEOUT, CRIB_INTERNAL. */
 int shim_reopen_log(const char *bundle, const char *log_path, struct crib_err *err);
+
+/* What a streaming exec asks for. */
+enum shim_exec_flags {
+    SHIM_EXEC_TTY = 1u << 0,
+    SHIM_EXEC_STDIN = 1u << 1,
+    SHIM_EXEC_STDOUT = 1u << 2,
+    SHIM_EXEC_STDERR = 1u << 3,
+};
+
+/* A `<runtime> exec` serving a streaming session. Our ends of its stdio are
+ * non-blocking; with a terminal, stdin_fd and stdout_fd are the pty master
+ * (two fds). Unasked streams are -1 (the process gets /dev/null). */
+struct shim_exec_proc {
+    pid_t pid; /* the runtime process, our child */
+    int pidfd; /* readable once it exits */
+    int stdin_fd, stdout_fd, stderr_fd;
+    char *pidfile; /* where the runtime writes the pid of the process in the container */
+};
+
+/* Starts argv in container id with the container's process settings, like
+ * shim_exec_sync() but with the stdio as flags ask. On success ret's fds are
+ * the caller's; end it with shim_exec_end().
+ * Errors: CRIB_NOT_FOUND (no runtime binary), CRIB_INTERNAL. */
+int shim_exec_start(const struct oci_handler *h, const char *id, const char *bundle,
+                    const char *const *argv, unsigned flags, struct shim_exec_proc *ret,
+                    struct crib_err *err);
+
+/* Sets the exec's terminal size (the runtime passes it on). */
+void shim_exec_resize(const struct shim_exec_proc *p, uint16_t width, uint16_t height);
+
+/* Reaps the runtime process; with do_kill, first kills the process in the
+ * container (and the runtime, when it does not end by itself). Closes what
+ * p still holds. *ret_exit_code: the exit status, 128+signal when killed. */
+int shim_exec_end(struct shim_exec_proc *p, bool do_kill, int *ret_exit_code, struct crib_err *err);
+
+/* Connects to conmon's attach socket of container id. *ret_fd (a
+ * SOCK_SEQPACKET socket) is the caller's. Errors: CRIB_STATE (conmon gone). */
+int shim_attach_open(const struct shim_paths *paths, const char *id, int *ret_fd,
+                     struct crib_err *err);
+
+/* Asks conmon to resize the container's terminal. Errors: CRIB_STATE (conmon gone). */
+int shim_resize(const char *bundle, uint16_t width, uint16_t height, struct crib_err *err);

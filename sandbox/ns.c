@@ -1,12 +1,19 @@
 #include "sandbox/ns.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +42,25 @@ const char *ns_name(enum ns_kind kind)
 /* The helper: makes the namespaces, says so, and waits to be let go. Only
  * system calls here: it is a fork of a threaded daemon. It closes its copy
  * of the hold pipe's write end, or its read would never see the end. */
+/* A new network namespace's lo is down. containerd and CRI-O always bring it
+ * up, whatever the CNI config says, and port-forwarding (to 127.0.0.1 in the
+ * pod) needs it: do the same. System calls only (see helper_main). */
+static int loopback_up(void)
+{
+    struct ifreq ifr = {.ifr_name = "lo"};
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int r = -1;
+
+    if (fd < 0)
+        return -1;
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+        ifr.ifr_flags |= IFF_UP;
+        r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+    }
+    close(fd);
+    return r;
+}
+
 static void __attribute__((noreturn))
 helper_main(int flags, const char *hostname, int ready[2], int hold[2])
 {
@@ -42,7 +68,8 @@ helper_main(int flags, const char *hostname, int ready[2], int hold[2])
 
     close(ready[0]);
     close(hold[1]);
-    if (unshare(flags) < 0 || (hostname && sethostname(hostname, strlen(hostname)) < 0))
+    if (unshare(flags) < 0 || (hostname && sethostname(hostname, strlen(hostname)) < 0) ||
+        ((flags & CLONE_NEWNET) && loopback_up() < 0))
         status = (char)errno;
     (void)!write(ready[1], &status, 1);
     (void)!read(hold[0], &status, 1); /* returns at EOF: the parent is done */
@@ -196,5 +223,89 @@ int ns_unpin(const char *dir, struct crib_err *err)
         if (unlink(path) < 0 && errno != ENOENT)
             return crib_fail(err, CRIB_INTERNAL, errno, "remove %s", path);
     }
+    return 0;
+}
+
+struct connect_job {
+    int netns_fd;
+    uint16_t port;
+    int fd;     /* the connected socket */
+    int errnum; /* or why not */
+};
+
+/* A SYN that nothing answers (a pod without a route back) must not hold a
+ * session for the kernel's two minutes. */
+#define NS_CONNECT_TIMEOUT_MS 5000
+
+static int connect_to(int family, uint16_t port)
+{
+    struct sockaddr_in in4 = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in6 in6 = {
+        .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    socklen_t len = sizeof(int);
+    int r, e = 0;
+
+    if (fd < 0)
+        return -errno;
+    r = family == AF_INET ? connect(fd, (struct sockaddr *)&in4, sizeof(in4))
+                          : connect(fd, (struct sockaddr *)&in6, sizeof(in6));
+    if (r < 0 && errno == EINPROGRESS) {
+        r = poll(&p, 1, NS_CONNECT_TIMEOUT_MS);
+        e = r == 0 ? ETIMEDOUT : r < 0 ? errno : 0;
+        if (!e && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+            e = errno;
+        r = e ? -1 : 0;
+        errno = e;
+    }
+    if (r < 0) {
+        r = -errno;
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+/* A thread of its own joins the namespace and ends right after: a socket
+ * stays in the namespace it was made in, and no cribd thread moves. */
+static void *connect_in_netns(void *arg)
+{
+    struct connect_job *job = arg;
+    int fd;
+
+    if (job->netns_fd >= 0 && setns(job->netns_fd, CLONE_NEWNET) < 0) {
+        job->errnum = errno;
+        return NULL;
+    }
+    fd = connect_to(AF_INET, job->port);
+    /* A listener on ::1 only (IPv6-only services) is found too. */
+    if (fd == -ECONNREFUSED) {
+        int fd6 = connect_to(AF_INET6, job->port);
+
+        if (fd6 >= 0)
+            fd = fd6;
+    }
+    if (fd < 0)
+        job->errnum = -fd;
+    else
+        job->fd = fd;
+    return NULL;
+}
+
+int ns_connect_loopback(int netns_fd, uint16_t port, int *ret_fd, struct crib_err *err)
+{
+    struct connect_job job = {.netns_fd = netns_fd, .port = port, .fd = -1};
+    pthread_t t;
+    int r = pthread_create(&t, NULL, connect_in_netns, &job);
+
+    if (r != 0)
+        return crib_fail(err, CRIB_INTERNAL, r, "start a thread to connect in the pod");
+    pthread_join(t, NULL);
+    if (job.fd < 0)
+        return crib_fail(err, job.errnum == ECONNREFUSED ? CRIB_UNAVAILABLE : CRIB_INTERNAL,
+                         job.errnum, "dial tcp localhost:%u", port);
+    *ret_fd = job.fd;
     return 0;
 }

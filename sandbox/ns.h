@@ -48,3 +48,9 @@ int ns_unpin(const char *dir, struct crib_err *err);
 
 /* The file name under dir for one kind ("net", "ipc", "uts"). */
 const char *ns_name(enum ns_kind kind);
+
+/* Connects a TCP socket to port on the loopback (127.0.0.1, then ::1) of the
+ * network namespace netns_fd (-1: cribd's own), without moving the calling
+ * thread. *ret_fd is the caller's. Errors: CRIB_UNAVAILABLE (nothing listens,
+ * with the errno), CRIB_INTERNAL. */
+int ns_connect_loopback(int netns_fd, uint16_t port, int *ret_fd, struct crib_err *err);
