@@ -145,8 +145,11 @@ class SpdyConn:
         data = self._read(length)
         if not word & 0x80000000:
             if self.window_updates and length:
-                self.window_update(word, length)
-                self.window_update(0, length)
+                try:
+                    self.window_update(word, length)
+                    self.window_update(0, length)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the server closes once its last stream has ended: nothing to grant
             return Frame(False, 0, flags, word, data)
         type_ = word & 0xffff
         sid = struct.unpack(">I", data[:4])[0] & 0x7fffffff if len(data) >= 4 else 0

@@ -107,7 +107,9 @@ void session_linger(struct session *s)
     struct crib_err err;
 
     (void)conn_write_all(&s->conn, NULL, 0, SESSION_LINGER_MS, &err); /* as above */
-    shutdown(s->conn.fd, SHUT_WR);
+    /* A client still granting window for the last frames would otherwise get
+     * a reset, which can cost it those frames. */
+    linger_close(s);
 }
 
 size_t session_protocols(const struct session *s, unsigned transport, const char **names, size_t n)

@@ -21,10 +21,8 @@
 #define SPDY_FRAME_IN_MAX (256u << 10)
 #define SPDY_MAX_STREAMS 256
 #define SPDY_MAX_FORWARDS 64 /* concurrent port-forward connections of one session */
-#define SPDY_DEFAULT_WINDOW 65536
 /* A WINDOW_UPDATE goes out once this much of a window was consumed. */
 #define SPDY_WINDOW_ACK (32u << 10)
-#define SPDY_SETTINGS_INITIAL_WINDOW 7
 #define SPDY_MAX_POLLFDS (2 + PROCIO_MAX_POLLFDS + SPDY_MAX_FORWARDS)
 
 enum { SST_PF_DATA = 16, SST_PF_ERROR = 17 };
@@ -35,7 +33,6 @@ struct sstream {
     uint32_t id; /* 0: a free slot */
     int type;    /* enum chan_id for exec, SST_PF_* for port-forward */
     bool remote_fin, local_fin;
-    int64_t send_window;
     uint32_t unacked;
     int fwd; /* port-forward connection, or -1 */
 };
@@ -59,11 +56,7 @@ struct spdy_sess {
     uint8_t *in;
     size_t in_len;
     struct sstream streams[SPDY_MAX_STREAMS];
-    int64_t session_window;
-    uint32_t initial_window, session_unacked;
-    /* spdystream (the kubelet's clients) never sends WINDOW_UPDATE: windows
-     * are enforced only on a peer that shows it keeps them. */
-    bool peer_flow_control;
+    uint32_t session_unacked;
     bool is_broken, is_gone;
     struct procio io;
     struct procio_sender snd;
@@ -101,8 +94,6 @@ static void send_data(struct spdy_sess *ss, int slot, const void *data, size_t l
     spdy_data_header(head, st->id, fin ? SPDY_FLAG_FIN : 0, len);
     conn_queue(&ss->s->conn, head, sizeof(head));
     conn_queue(&ss->s->conn, data, len);
-    st->send_window -= (int64_t)len;
-    ss->session_window -= (int64_t)len;
     st->local_fin = fin;
 }
 
@@ -126,8 +117,7 @@ static int new_stream(struct spdy_sess *ss, uint32_t id, int type)
 {
     for (int i = 0; i < SPDY_MAX_STREAMS; i++) {
         if (ss->streams[i].id == 0) {
-            ss->streams[i] = (struct sstream){
-                .id = id, .type = type, .send_window = ss->initial_window, .fwd = -1};
+            ss->streams[i] = (struct sstream){.id = id, .type = type, .fwd = -1};
             return i;
         }
     }
@@ -140,18 +130,10 @@ static size_t exec_room(void *t, unsigned chan)
 {
     struct spdy_sess *ss = t;
     int slot = chan <= CHAN_RESIZE ? ss->chan_stream[chan] : -1;
-    int64_t room = PROCIO_CHUNK;
 
     if (slot < 0 || ss->streams[slot].local_fin)
         return PROCIO_CHUNK; /* nobody reads it: drain and drop */
-    if (conn_out_full(&ss->s->conn))
-        return 0;
-    if (ss->peer_flow_control) {
-        room = ss->streams[slot].send_window < ss->session_window ? ss->streams[slot].send_window
-                                                                  : ss->session_window;
-        room = room < 0 ? 0 : room > PROCIO_CHUNK ? PROCIO_CHUNK : room;
-    }
-    return (size_t)room;
+    return conn_out_full(&ss->s->conn) ? 0 : PROCIO_CHUNK;
 }
 
 static void exec_send(void *t, unsigned chan, const void *data, size_t len)
@@ -455,31 +437,6 @@ static void on_rst(struct spdy_sess *ss, const struct spdy_frame *f)
         on_stream_end(ss, slot);
 }
 
-static void on_settings(struct spdy_sess *ss, const struct spdy_frame *f)
-{
-    for (size_t i = 0; i < f->n_settings; i++) {
-        int64_t delta;
-
-        if (f->settings[i].id != SPDY_SETTINGS_INITIAL_WINDOW || f->settings[i].value > INT32_MAX)
-            continue;
-        delta = (int64_t)f->settings[i].value - ss->initial_window;
-        ss->initial_window = f->settings[i].value;
-        for (int s = 0; s < SPDY_MAX_STREAMS; s++)
-            ss->streams[s].send_window += delta;
-    }
-}
-
-static void on_window_update(struct spdy_sess *ss, const struct spdy_frame *f)
-{
-    int slot = find_stream(ss, f->stream_id);
-
-    ss->peer_flow_control = true;
-    if (f->stream_id == 0)
-        ss->session_window += f->delta_window;
-    else if (slot >= 0)
-        ss->streams[slot].send_window += f->delta_window;
-}
-
 static void on_frame(struct spdy_sess *ss, const struct spdy_frame *f)
 {
     switch (f->type) {
@@ -488,8 +445,11 @@ static void on_frame(struct spdy_sess *ss, const struct spdy_frame *f)
     case SPDY_HEADERS: on_syn(ss, f); break;
     case SPDY_DATA: on_data(ss, f); break;
     case SPDY_RST_STREAM: on_rst(ss, f); break;
-    case SPDY_SETTINGS: on_settings(ss, f); break;
-    case SPDY_WINDOW_UPDATE: on_window_update(ss, f); break;
+    /* Like spdystream, the kubelet's own streaming server, crib leaves flow
+     * control to TCP: it grants windows for what it reads but does not hold
+     * back output for a peer's (the conn's bounded queue holds it back). */
+    case SPDY_SETTINGS:
+    case SPDY_WINDOW_UPDATE: break;
     case SPDY_PING:
         /* Odd ids are the client's own pings: answer them, not our echoes. */
         if (f->ping_id & 1)
@@ -547,18 +507,9 @@ static bool may_read_client(const struct spdy_sess *ss)
     return true;
 }
 
-static size_t forward_room(const struct spdy_sess *ss, const struct forward *f)
+static size_t forward_room(const struct spdy_sess *ss)
 {
-    const struct sstream *st = &ss->streams[f->data];
-    int64_t room = PROCIO_CHUNK;
-
-    if (conn_out_full(&ss->s->conn))
-        return 0;
-    if (ss->peer_flow_control) {
-        room = st->send_window < ss->session_window ? st->send_window : ss->session_window;
-        room = room < 0 ? 0 : room > PROCIO_CHUNK ? PROCIO_CHUNK : room;
-    }
-    return (size_t)room;
+    return conn_out_full(&ss->s->conn) ? 0 : PROCIO_CHUNK;
 }
 
 static size_t forward_poll_add(struct spdy_sess *ss, struct pollfd *pfds)
@@ -572,7 +523,7 @@ static size_t forward_poll_add(struct spdy_sess *ss, struct pollfd *pfds)
         f->pfd = -1;
         if (!f->in_use || f->fd < 0)
             continue;
-        if (!f->is_out_eof && forward_room(ss, f) > 0)
+        if (!f->is_out_eof && forward_room(ss) > 0)
             events |= POLLIN;
         if (f->sink.len > 0)
             events |= POLLOUT;
@@ -591,7 +542,7 @@ static void forward_io(struct spdy_sess *ss, int i, short revents)
     if (revents & (POLLOUT | POLLERR | POLLHUP))
         sink_flush(&f->sink);
     if (revents & (POLLIN | POLLERR | POLLHUP) && !f->is_out_eof) {
-        size_t room = forward_room(ss, f);
+        size_t room = forward_room(ss);
         ssize_t n = room ? read(f->fd, ss->io.buf, room) : -1;
 
         if (n > 0) {
@@ -714,8 +665,6 @@ void spdy_session_run(struct session *s)
     bool is_over;
 
     ss->s = s;
-    ss->initial_window = SPDY_DEFAULT_WINDOW;
-    ss->session_window = SPDY_DEFAULT_WINDOW;
     memset(ss->chan_stream, -1, sizeof(ss->chan_stream));
     procio_init(&ss->io, s->req);
     ss->snd = (struct procio_sender){ss, exec_room, exec_send, exec_close};
