@@ -124,6 +124,9 @@ static void security_of(struct cri_call *call, const Runtime__V1__LinuxContainer
     int64_t *groups;
 
     cfg->pid_mode = 1; /* CONTAINER unless told otherwise */
+    /* No profile named: unconfined, as the peers run it (with or without a
+     * security context at all). */
+    cfg->seccomp = CTR_SECCOMP_UNCONFINED;
     if (!sc)
         return;
     if (sc->capabilities) {
@@ -179,9 +182,6 @@ static void security_of(struct cri_call *call, const Runtime__V1__LinuxContainer
                 ? CTR_SECCOMP_UNCONFINED
                 : CTR_SECCOMP_RUNTIME_DEFAULT;
         cfg->seccomp_profile = sc->seccomp->localhost_ref;
-    } else {
-        /* No profile named: unconfined, as the peers run it. */
-        cfg->seccomp = CTR_SECCOMP_UNCONFINED;
     }
 }
 

@@ -294,6 +294,9 @@ def test_capabilities_privileged_and_seccomp(env):
             if line.startswith("CapEff:"):
                 return int(line.split()[1], 16)
     default = sleeper(e, "default")
+    # No security context at all: no seccomp filter, as the peers run it.
+    status = exec_sync(e, default, "cat", "/proc/self/status")[1]
+    assert "Seccomp:\t0" in status, status
     CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_CHOWN = 12, 21, 0
     caps = cap_eff(default)
     assert caps & (1 << CAP_CHOWN) and not caps & (1 << CAP_NET_ADMIN)
