@@ -1,3 +1,4 @@
+#include "common/clock.h"
 #include "common/proc.h"
 
 #include <errno.h>
@@ -22,14 +23,6 @@
 extern char **environ;
 
 #define PROC_TIMEOUT_GRACE_MS 2000
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The pipes of one child: stdin is a socket so that a child that exits without
  * reading it gives EPIPE, not SIGPIPE (send with MSG_NOSIGNAL). */
@@ -119,7 +112,7 @@ static bool wait_child(int pidfd, struct child_io *io, long long deadline_ms,
                                 {.fd = io->out_fd, .events = POLLIN},
                                 {.fd = io->err_fd, .events = POLLIN},
                                 {.fd = exited ? -1 : pidfd, .events = POLLIN}};
-        long long left = deadline_ms - now_ms();
+        long long left = deadline_ms - clock_mono_ms();
 
         if (left <= 0)
             return false;
@@ -152,12 +145,12 @@ static int finish(const char *const argv[], pid_t pid, struct child_io *io, int 
         waitpid(pid, NULL, 0);
         return r;
     }
-    done = wait_child(pidfd, io, now_ms() + timeout_ms, res);
+    done = wait_child(pidfd, io, clock_mono_ms() + timeout_ms, res);
     /* The hook may end what the child runs, so that the child reaps it and
      * exits by itself; it gets a moment for that before SIGKILL. */
     if (!done && io->on_timeout) {
         io->on_timeout(io->on_timeout_ctx);
-        wait_child(pidfd, io, now_ms() + PROC_TIMEOUT_GRACE_MS, res);
+        wait_child(pidfd, io, clock_mono_ms() + PROC_TIMEOUT_GRACE_MS, res);
     }
     if (!done)
         pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
@@ -370,13 +363,13 @@ int proc_wait_gone(const struct proc_identity *proc, int timeout_ms, struct crib
 {
     _cleanup_close_ int fd = proc_open_identified(proc);
     struct pollfd pfd;
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = clock_mono_ms() + timeout_ms;
 
     if (fd < 0)
         return 0;
     pfd = (struct pollfd){.fd = fd, .events = POLLIN};
     for (;;) {
-        long long left = timeout_ms < 0 ? -1 : deadline - now_ms();
+        long long left = timeout_ms < 0 ? -1 : deadline - clock_mono_ms();
         int n;
 
         if (timeout_ms >= 0 && left <= 0)

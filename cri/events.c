@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "cri/eventhub.h"
@@ -41,14 +42,6 @@ static void add_status(const struct ctr_record *c, void *arg)
     l->items[l->n++] = cri_container_status_of(l->call, c);
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void publish(struct cri_runtime *rt, const char *id, const char *pod_id,
                     Runtime__V1__ContainerEventType type)
 {
@@ -66,7 +59,7 @@ static void publish(struct cri_runtime *rt, const char *id, const char *pod_id,
     arena_init(&call.arena);
     msg.container_id = (char *)id;
     msg.container_event_type = type;
-    msg.created_at = now_ns();
+    msg.created_at = clock_ns(CLOCK_REALTIME);
     if (pod_get(rt->pods, pod_id, &pod, &err) >= 0)
         msg.pod_sandbox_status = cri_pod_status_of(&call, pod);
     ctr_each(rt->containers, pod_id, add_status, &statuses);

@@ -212,41 +212,52 @@ static char **labels_of(struct cri_call *call, const char *container, const char
     return v;
 }
 
+/* The running containers of a pod, noted while the container view is
+ * read-locked; their cgroups are read after, outside it. */
 struct pod_walk {
     struct cri_call *call;
-    const struct pod_record *pod;
-    Runtime__V1__ContainerMetrics **items;
+    const char **ids, **names, **images;
     size_t n, cap;
 };
 
-static void add_container(const struct ctr_record *c, void *arg)
+static void note_running(const struct ctr_record *c, void *arg)
 {
     struct pod_walk *w = arg;
-    struct cri_call *call = w->call;
-    _cleanup_free_ char *dir = NULL;
+
+    if (c->state != CTR_RUNNING)
+        return; /* only a running container has usage to measure */
+    if (w->n == w->cap) {
+        w->cap = w->cap ? 2 * w->cap : 8;
+        w->ids = xrealloc(w->ids, w->cap * sizeof(*w->ids));
+        w->names = xrealloc(w->names, w->cap * sizeof(*w->names));
+        w->images = xrealloc(w->images, w->cap * sizeof(*w->images));
+    }
+    w->ids[w->n] = arena_strdup(&w->call->arena, c->id);
+    w->names[w->n] = arena_strdup(&w->call->arena, c->name);
+    w->images[w->n++] = arena_strdup(&w->call->arena, c->image);
+}
+
+static Runtime__V1__ContainerMetrics *container_metrics(struct cri_call *call,
+                                                        const struct pod_record *p, const char *id,
+                                                        const char *name, const char *image)
+{
+    _cleanup_free_ char *dir = ctr_cgroup_dir(call->rt->containers, p->cgroup_parent, id);
     struct metric_list l = {.call = call};
     Runtime__V1__ContainerMetrics *cm;
     struct cg_sample s;
     char **labels;
 
-    if (c->state != CTR_RUNNING)
-        return; /* only a running container has usage to measure */
-    dir = ctr_cgroup_dir(call->rt->containers, w->pod->cgroup_parent, c->id);
-    cri_cgroup_sample(call, c->id, dir, &s);
-    labels = labels_of(call, c->name, c->id, c->image, w->pod);
+    cri_cgroup_sample(call, id, dir, &s);
+    labels = labels_of(call, name, id, image, p);
     for (size_t i = 0; i < N_DEFS; i++)
         if (defs[i].needs && (s.has & defs[i].needs) == defs[i].needs)
             add_metric(&l, &defs[i], s.timestamp_ns, labels, N_CONTAINER_LABELS,
                        cgroup_value(&s, defs[i].source));
     cm = CRI_NEW(call, Runtime__V1__ContainerMetrics, runtime__v1__container_metrics__init);
-    cm->container_id = arena_strdup(&call->arena, c->id);
+    cm->container_id = (char *)id;
     cm->metrics = l.items;
     cm->n_metrics = l.n;
-    if (w->n == w->cap) {
-        w->cap = w->cap ? 2 * w->cap : 8;
-        w->items = xrealloc(w->items, w->cap * sizeof(*w->items));
-    }
-    w->items[w->n++] = cm;
+    return cm;
 }
 
 /* The pod's network, labelled as cAdvisor labels a pod's own cgroup (no
@@ -279,7 +290,7 @@ static Runtime__V1__PodSandboxMetrics *pod_metrics(struct cri_call *call,
 {
     Runtime__V1__PodSandboxMetrics *o =
         CRI_NEW(call, Runtime__V1__PodSandboxMetrics, runtime__v1__pod_sandbox_metrics__init);
-    struct pod_walk w = {.call = call, .pod = p};
+    struct pod_walk w = {.call = call};
     struct metric_list net = {.call = call};
 
     o->pod_sandbox_id = arena_strdup(&call->arena, p->id);
@@ -287,12 +298,14 @@ static Runtime__V1__PodSandboxMetrics *pod_metrics(struct cri_call *call,
         add_network(call, p, &net);
     o->metrics = net.items;
     o->n_metrics = net.n;
-    ctr_each(call->rt->containers, p->id, add_container, &w);
+    ctr_each(call->rt->containers, p->id, note_running, &w);
     o->container_metrics = arena_alloc(&call->arena, (w.n + 1) * sizeof(*o->container_metrics));
-    if (w.n)
-        memcpy(o->container_metrics, w.items, w.n * sizeof(*w.items));
+    for (size_t i = 0; i < w.n; i++)
+        o->container_metrics[i] = container_metrics(call, p, w.ids[i], w.names[i], w.images[i]);
     o->n_container_metrics = w.n;
-    free(w.items);
+    free(w.ids);
+    free(w.names);
+    free(w.images);
     return o;
 }
 

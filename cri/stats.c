@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "cri/internal.h"
@@ -34,14 +35,6 @@ void cri_stats_stop(struct cri_runtime *rt)
 {
     cgstats_cache_free(rt->cpu_rates);
     rt->cpu_rates = NULL;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static Runtime__V1__UInt64Value *u64(struct cri_call *call, uint64_t v)
@@ -159,7 +152,7 @@ void cri_cgroup_sample(struct cri_call *call, const char *what, const char *dir,
         memset(ret, 0, sizeof(*ret));
     }
     if (!ret->timestamp_ns)
-        ret->timestamp_ns = now_ns();
+        ret->timestamp_ns = clock_ns(CLOCK_REALTIME);
 }
 
 static Runtime__V1__FilesystemUsage *layer_of(struct cri_call *call, const char *id)
@@ -174,7 +167,7 @@ static Runtime__V1__FilesystemUsage *layer_of(struct cri_call *call, const char 
     o->fs_id->mountpoint = (char *)ctr_layers_dir(call->rt->containers);
     if (ctr_layer_usage(call->rt->containers, id, &u, &err) < 0) {
         log_debug("writable layer of %s: %s", id, err.msg);
-        o->timestamp = now_ns();
+        o->timestamp = clock_ns(CLOCK_REALTIME);
         return o;
     }
     o->timestamp = u.measured_ns;
@@ -199,9 +192,26 @@ static Runtime__V1__ContainerAttributes *container_attributes(struct cri_call *c
     return a;
 }
 
+/* What a container's stats need of its record, taken (in the call's arena)
+ * while the container view is read-locked; the measuring happens after. */
+struct ctr_pick {
+    Runtime__V1__ContainerAttributes *attributes;
+    const char *id, *pod_id;
+    bool has_cgroup; /* only a created or running container has one */
+};
+
+static struct ctr_pick pick_of(struct cri_call *call, const struct ctr_record *c)
+{
+    return (struct ctr_pick){
+        .attributes = container_attributes(call, c),
+        .id = arena_strdup(&call->arena, c->id),
+        .pod_id = arena_strdup(&call->arena, c->pod_id),
+        .has_cgroup = c->state == CTR_CREATED || c->state == CTR_RUNNING,
+    };
+}
+
 /* One container's stats; *ret_sample (if not NULL) gets its cgroup sample. */
-static Runtime__V1__ContainerStats *container_stats(struct cri_call *call,
-                                                    const struct ctr_record *c,
+static Runtime__V1__ContainerStats *container_stats(struct cri_call *call, const struct ctr_pick *c,
                                                     const char *cgroup_parent,
                                                     struct cg_sample *ret_sample)
 {
@@ -210,10 +220,8 @@ static Runtime__V1__ContainerStats *container_stats(struct cri_call *call,
         CRI_NEW(call, Runtime__V1__ContainerStats, runtime__v1__container_stats__init);
     struct cg_sample s;
 
-    /* Only a created or running container has a cgroup of its own. */
-    cri_cgroup_sample(call, c->id, c->state == CTR_CREATED || c->state == CTR_RUNNING ? dir : NULL,
-                      &s);
-    o->attributes = container_attributes(call, c);
+    cri_cgroup_sample(call, c->id, c->has_cgroup ? dir : NULL, &s);
+    o->attributes = c->attributes;
     o->cpu = cpu_of(call, c->id, &s);
     o->memory = memory_of(call, &s);
     o->writable_layer = layer_of(call, c->id);
@@ -248,9 +256,9 @@ static const char *parent_of(struct parent_cache *pc, const char *pod_id)
 struct ctr_stats_list {
     struct cri_call *call;
     const Runtime__V1__ContainerStatsFilter *filter;
-    struct parent_cache parents;
-    Runtime__V1__ContainerStats **items;
-    struct cg_sample *samples; /* with items, for a pod's own sums */
+    struct ctr_pick *picks;
+    Runtime__V1__ContainerStats **items; /* with picks, once measured */
+    struct cg_sample *samples;           /* with items, for a pod's own sums */
     size_t n, cap;
 };
 
@@ -269,26 +277,33 @@ static void add_container(const struct ctr_record *c, void *arg)
         return;
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 32;
-        l->items = xrealloc(l->items, l->cap * sizeof(*l->items));
-        l->samples = xrealloc(l->samples, l->cap * sizeof(*l->samples));
+        l->picks = xrealloc(l->picks, l->cap * sizeof(*l->picks));
     }
-    l->items[l->n] =
-        container_stats(l->call, c, parent_of(&l->parents, c->pod_id), &l->samples[l->n]);
-    l->n++;
+    l->picks[l->n++] = pick_of(l->call, c);
 }
 
-/* The stats of the containers f selects (of pod_id when not NULL). Free
- * the list's items and samples arrays (their contents are the call's). */
+/* The stats of the containers f selects (of pod_id when not NULL), read
+ * once the view's lock is let go: cgroup files, layer walks and pod records
+ * are no reason to hold up the lifecycle's commits. Free the list's arrays
+ * with ctr_stats_list_done (their contents are the call's). */
 static void collect_containers(struct cri_call *call, const char *pod_id,
                                const Runtime__V1__ContainerStatsFilter *f,
                                struct ctr_stats_list *ret)
 {
-    *ret = (struct ctr_stats_list){.call = call, .filter = f, .parents = {.call = call}};
+    struct parent_cache parents = {.call = call};
+
+    *ret = (struct ctr_stats_list){.call = call, .filter = f};
     ctr_each(call->rt->containers, pod_id, add_container, ret);
+    ret->items = xcalloc(ret->n + 1, sizeof(*ret->items));
+    ret->samples = xcalloc(ret->n + 1, sizeof(*ret->samples));
+    for (size_t i = 0; i < ret->n; i++)
+        ret->items[i] = container_stats(
+            call, &ret->picks[i], parent_of(&parents, ret->picks[i].pod_id), &ret->samples[i]);
 }
 
 static void ctr_stats_list_done(struct ctr_stats_list *l)
 {
+    free(l->picks);
     free(l->items);
     free(l->samples);
 }
@@ -310,6 +325,7 @@ int cri_container_stats(struct cri_call *call, const ProtobufCMessage *req,
     const Runtime__V1__ContainerStatsRequest *in = (const Runtime__V1__ContainerStatsRequest *)req;
     Runtime__V1__ContainerStatsResponse *resp;
     struct parent_cache parents = {.call = call};
+    struct ctr_pick pick;
     struct ctr_record *c = NULL;
     _cleanup_free_ char *id = NULL;
     int r = ctr_resolve_id(call->rt->containers, in->container_id, &id, err);
@@ -320,7 +336,8 @@ int cri_container_stats(struct cri_call *call, const ProtobufCMessage *req,
         return r;
     resp = CRI_NEW(call, Runtime__V1__ContainerStatsResponse,
                    runtime__v1__container_stats_response__init);
-    resp->stats = container_stats(call, c, parent_of(&parents, c->pod_id), NULL);
+    pick = pick_of(call, c);
+    resp->stats = container_stats(call, &pick, parent_of(&parents, c->pod_id), NULL);
     ctr_record_free(c);
     *ret_resp = &resp->base;
     return 0;
@@ -371,7 +388,7 @@ int cri_stream_container_stats(struct cri_call *call, const ProtobufCMessage *re
 static void sum_samples(const struct cg_sample *parts, size_t n, struct cg_sample *ret)
 {
     memset(ret, 0, sizeof(*ret));
-    ret->timestamp_ns = now_ns();
+    ret->timestamp_ns = clock_ns(CLOCK_REALTIME);
     ret->has = n ? CG_CPU_USAGE | CG_MEM_USAGE | CG_MEM_WORKING_SET | CG_MEM_RSS | CG_MEM_FAULTS |
                        CG_PIDS_CURRENT
                  : 0;

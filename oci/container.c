@@ -18,6 +18,7 @@
 
 #include "common/cgdriver.h"
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/crash.h"
 #include "common/fs.h"
 #include "common/ids.h"
@@ -58,14 +59,6 @@ struct ctr_ctx {
     int watch_fd, stop_fd;
     bool watching;
 };
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static struct oci_handler *find_handler(struct ctr_ctx *ctx, const char *name)
 {
@@ -206,7 +199,7 @@ static int refresh(struct ctr_ctx *ctx, struct ctr_record *c, struct crib_err *e
         if (r < 0)
             return r;
         if (r == 1)
-            ex = (struct shim_exit){.code = 255, .finished_ns = now_ns()};
+            ex = (struct shim_exit){.code = 255, .finished_ns = clock_ns(CLOCK_REALTIME)};
     }
     r = containers_set_exited(ctx->store, c->id, ex.code, ex.finished_ns,
                               r == 1 ? "Unknown" : exit_reason(&ex),
@@ -264,7 +257,7 @@ static void reconcile_started(struct ctr_ctx *ctx, struct ctr_record *c)
         return;
     if (shim_state(h, c->id, status, sizeof(status), &err) < 0 || strcmp(status, "running") != 0)
         return;
-    if (containers_set_running(ctx->store, c->id, now_ns(), &err) < 0)
+    if (containers_set_running(ctx->store, c->id, clock_ns(CLOCK_REALTIME), &err) < 0)
         log_warn("container %s: %s", c->id, err.msg);
     c->state = CTR_RUNNING;
 }
@@ -470,7 +463,7 @@ static struct ctr_record record_of(const char *id, const struct ctr_pod *pod,
         .image_id = (char *)img->id,
         .image_ref = (char *)img->ref,
         .state = CTR_CREATED,
-        .created_ns = now_ns(),
+        .created_ns = clock_ns(CLOCK_REALTIME),
         .pid = proc->pid,
         .start_ticks = proc->start_ticks,
         .log_path = log_path,
@@ -665,11 +658,12 @@ static int do_start(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct
         struct crib_err ignored;
 
         /* As the peers report it: exited with 128, reason StartError. */
-        containers_set_exited(ctx->store, c->id, 128, now_ns(), "StartError", err->msg, &ignored);
+        containers_set_exited(ctx->store, c->id, 128, clock_ns(CLOCK_REALTIME), "StartError",
+                              err->msg, &ignored);
         return r;
     }
     CRASH_POINT("container-start");
-    r = containers_set_running(ctx->store, c->id, now_ns(), err);
+    r = containers_set_running(ctx->store, c->id, clock_ns(CLOCK_REALTIME), err);
     return r < 0 ? r : 0;
 }
 
@@ -696,18 +690,10 @@ static int kill_and_record(struct ctr_ctx *ctx, struct ctr_record *c, struct cri
     if (r < 0)
         return r;
     if (r == 1)
-        ex = (struct shim_exit){.code = 128 + SIGKILL, .finished_ns = now_ns()};
+        ex = (struct shim_exit){.code = 128 + SIGKILL, .finished_ns = clock_ns(CLOCK_REALTIME)};
     r = containers_set_exited(ctx->store, c->id, ex.code, ex.finished_ns, exit_reason(&ex), "",
                               err);
     return r < 0 ? r : 0;
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Sends the stop signal and waits up to timeout_ms for the process to go.
@@ -717,12 +703,12 @@ static long long now_ms(void)
 static int signal_and_wait(const struct proc_identity *proc, int sig, long long timeout_ms,
                            struct crib_err *err)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = clock_mono_ms() + timeout_ms;
     bool caught = sig == SIGKILL || proc_catches(proc, sig);
     int r = proc_signal(proc, sig, err);
 
     while (r == 0) {
-        long long left = deadline - now_ms();
+        long long left = deadline - clock_mono_ms();
 
         if (left <= 0)
             return 1;

@@ -63,6 +63,20 @@ static inline void ckpt_json_putp(struct json_object **o)
 int shim_runtime_argv(const struct oci_handler *h, char *bin, size_t size, const char **argv,
                       size_t *n, char **root_arg, struct crib_err *err);
 
+/* A pid file path under bundle for one `runtime exec` (free() it). */
+char *shim_exec_pidfile(const char *bundle);
+
+/* `<runtime> [--root R] [cgroup flag] exec --pid-file=PIDFILE [--tty] ID
+ * argv...` (free() it; bin is PATH_MAX bytes; *ret_root_arg and *ret_pid_arg
+ * are the caller's to free). NULL with err set: CRIB_NOT_FOUND (no binary). */
+const char **shim_exec_argv(const struct oci_handler *h, const char *id, const char *const *argv,
+                            bool tty, const char *pidfile, char *bin, char **ret_root_arg,
+                            char **ret_pid_arg, struct crib_err *err);
+
+/* Kills the process an exec runs, named by its pid file (a char *); one
+ * not started yet is left to its runtime's end. */
+void shim_exec_kill(void *pidfile);
+
 struct ctr_ctx;
 struct shim_paths;
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/ids.h"
 #include "common/xalloc.h"
 #include "storage/rootfs.h"
@@ -27,14 +28,6 @@ void layer_usage_cache_done(struct layer_usage_cache *c)
     pthread_mutex_destroy(&c->lock);
     free(c->entries);
     memset(c, 0, sizeof(*c));
-}
-
-static int64_t clock_ns(clockid_t clock)
-{
-    struct timespec ts;
-
-    clock_gettime(clock, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* The entry of id, or NULL; under the lock. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/proc.h"
@@ -34,14 +35,6 @@
 static const char *const shim_env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
                                        "/sbin:/bin",
                                        NULL};
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* What the runtime said went wrong: runc logs warnings before its error, so
  * the msg of its last error line when there is one, else all it said.
@@ -118,13 +111,13 @@ static int read_sync(int fd, int timeout_ms, pid_t *ret_pid, struct crib_err *er
 {
     char buf[8192];
     size_t len = 0;
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = clock_mono_ms() + timeout_ms;
     struct json_object *o, *data, *msg;
     int r;
 
     for (;;) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        long long left = deadline - now_ms();
+        long long left = deadline - clock_mono_ms();
         ssize_t n;
 
         if (left <= 0)
@@ -347,7 +340,7 @@ int shim_await_exit(const struct shim_paths *paths, const char *id, const char *
                     int timeout_ms, struct shim_exit *ret_exit, struct crib_err *err)
 {
     _cleanup_close_ int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = clock_mono_ms() + timeout_ms;
     int r;
 
     /* Watch before looking, so a file written in between is not missed. */
@@ -361,7 +354,7 @@ int shim_await_exit(const struct shim_paths *paths, const char *id, const char *
         r = shim_read_exit(paths, id, bundle, ret_exit, err);
         if (r <= 0)
             return r;
-        left = deadline - now_ms();
+        left = deadline - clock_mono_ms();
         if (left <= 0 || ino < 0)
             return 1;
         if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
@@ -388,52 +381,67 @@ int shim_delete(const struct shim_paths *paths, const struct oci_handler *h, con
     return 0;
 }
 
-/* Kills the process an exec runs (its pid file names it) while `runc exec`
- * still waits for it, so that runc reaps it: killed after runc, it would be
- * left a zombie under the container's init. */
-static void kill_exec(void *ctx)
+void shim_exec_kill(void *pidfile)
 {
-    const char *pidfile = ctx;
     _cleanup_free_ char *text = NULL;
     struct crib_err ignored;
     long pid;
 
     if (fs_read_file(pidfile, 32, &text, NULL, &ignored) < 0)
-        return;
+        return; /* not started yet: ending the runtime ends it */
     pid = strtol(text, NULL, 10);
     if (pid > 1)
         kill((pid_t)pid, SIGKILL);
 }
 
+char *shim_exec_pidfile(const char *bundle)
+{
+    static unsigned long seq;
+
+    return xasprintf("%s/exec-%d-%lu.pid", bundle, (int)getpid(),
+                     __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+}
+
+const char **shim_exec_argv(const struct oci_handler *h, const char *id, const char *const *argv,
+                            bool tty, const char *pidfile, char *bin, char **ret_root_arg,
+                            char **ret_pid_arg, struct crib_err *err)
+{
+    size_t n = 0, n_args = 0;
+    _cleanup_free_ const char **full = NULL;
+
+    while (argv[n_args])
+        n_args++;
+    full = xcalloc(n_args + 10, sizeof(*full));
+    if (shim_runtime_argv(h, bin, PATH_MAX, full, &n, ret_root_arg, err) < 0)
+        return NULL;
+    *ret_pid_arg = xasprintf("--pid-file=%s", pidfile);
+    full[n++] = "exec";
+    full[n++] = *ret_pid_arg;
+    if (tty)
+        full[n++] = "--tty";
+    full[n++] = id;
+    for (size_t i = 0; i < n_args; i++)
+        full[n++] = argv[i];
+    return TAKE_PTR(full);
+}
 int shim_exec_sync(const struct oci_handler *h, const char *id, const char *bundle,
                    const char *const *argv, int timeout_ms, struct shim_exec_result *ret_result,
                    struct crib_err *err)
 {
-    static unsigned long seq;
     char bin[PATH_MAX];
-    _cleanup_free_ char *root_arg = NULL, *pidfile = NULL, *pid_arg = NULL;
+    _cleanup_free_ char *root_arg = NULL, *pidfile = shim_exec_pidfile(bundle), *pid_arg = NULL;
     _cleanup_free_ const char **full = NULL;
     struct proc_result res;
-    size_t n = 0, n_args = 0;
     int r;
 
-    while (argv[n_args])
-        n_args++;
-    full = xcalloc(n_args + 8, sizeof(*full));
-    r = shim_runtime_argv(h, bin, sizeof(bin), full, &n, &root_arg, err);
-    if (r < 0)
-        return r;
-    pidfile = xasprintf("%s/exec-%d-%lu.pid", bundle, (int)getpid(),
-                        __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
-    pid_arg = xasprintf("--pid-file=%s", pidfile);
-    full[n++] = "exec";
-    full[n++] = pid_arg;
-    full[n++] = id;
-    for (size_t i = 0; i < n_args; i++)
-        full[n++] = argv[i];
-    full[n] = NULL;
+    full = shim_exec_argv(h, id, argv, false, pidfile, bin, &root_arg, &pid_arg, err);
+    if (!full)
+        return crib_err_ret(err);
+    /* The exec'd process is killed first while runc still waits for it, so
+     * that runc reaps it: killed after runc, it would be left a zombie under
+     * the container's init. */
     r = proc_run_io_hooked(full, shim_env, NULL, 0, timeout_ms > 0 ? timeout_ms : INT_MAX,
-                           SHIM_EXEC_MAX_OUTPUT, kill_exec, pidfile, &res, err);
+                           SHIM_EXEC_MAX_OUTPUT, shim_exec_kill, pidfile, &res, err);
     unlink(pidfile);
     if (r < 0) {
         if (err->code == CRIB_TIMEOUT)
@@ -474,7 +482,7 @@ int shim_update(const struct oci_handler *h, const char *id, const char *resourc
  * the caller before the file can appear). Returns 0, or 1 on timeout. */
 static int await_file(int ino, const char *path, int timeout_ms)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = clock_mono_ms() + timeout_ms;
     char buf[4096];
 
     for (;;) {
@@ -483,7 +491,7 @@ static int await_file(int ino, const char *path, int timeout_ms)
 
         if (access(path, F_OK) == 0)
             return 0;
-        left = deadline - now_ms();
+        left = deadline - clock_mono_ms();
         if (left <= 0 || ino < 0)
             return 1;
         if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)

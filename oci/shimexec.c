@@ -133,44 +133,19 @@ static int spawn_exec(const char *const *argv, const struct exec_stdio *io, pid_
     return 0;
 }
 
-static const char **exec_argv(const struct oci_handler *h, const char *id, const char *const *argv,
-                              unsigned flags, const char *pid_arg, char *bin, char **root_arg,
-                              struct crib_err *err)
-{
-    size_t n = 0, n_args = 0;
-    _cleanup_free_ const char **full = NULL;
-
-    while (argv[n_args])
-        n_args++;
-    full = xcalloc(n_args + 10, sizeof(*full));
-    if (shim_runtime_argv(h, bin, PATH_MAX, full, &n, root_arg, err) < 0)
-        return NULL;
-    full[n++] = "exec";
-    full[n++] = pid_arg;
-    if (flags & SHIM_EXEC_TTY)
-        full[n++] = "--tty";
-    full[n++] = id;
-    for (size_t i = 0; i < n_args; i++)
-        full[n++] = argv[i];
-    return TAKE_PTR(full);
-}
-
 int shim_exec_start(const struct oci_handler *h, const char *id, const char *bundle,
                     const char *const *argv, unsigned flags, struct shim_exec_proc *ret,
                     struct crib_err *err)
 {
-    static unsigned long seq;
     char bin[PATH_MAX];
-    _cleanup_free_ char *root_arg = NULL, *pidfile = NULL, *pid_arg = NULL;
+    _cleanup_free_ char *root_arg = NULL, *pidfile = shim_exec_pidfile(bundle), *pid_arg = NULL;
     _cleanup_free_ const char **full = NULL;
     struct exec_stdio io = {{-1, -1, -1}, {-1, -1, -1}, ""};
     pid_t pid;
     int r;
 
-    pidfile = xasprintf("%s/exec-%d-s%lu.pid", bundle, (int)getpid(),
-                        __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
-    pid_arg = xasprintf("--pid-file=%s", pidfile);
-    full = exec_argv(h, id, argv, flags, pid_arg, bin, &root_arg, err);
+    full =
+        shim_exec_argv(h, id, argv, flags & SHIM_EXEC_TTY, pidfile, bin, &root_arg, &pid_arg, err);
     if (!full)
         return crib_err_ret(err);
     r = flags & SHIM_EXEC_TTY ? make_pty(&io, err) : make_pipes(&io, flags, err);
@@ -197,20 +172,6 @@ void shim_exec_resize(const struct shim_exec_proc *p, uint16_t width, uint16_t h
         (void)ioctl(p->stdout_fd, TIOCSWINSZ, &ws); /* not a terminal: nothing to size */
 }
 
-/* Kills the process in the container by the pid its runtime recorded. */
-static void kill_in_container(const char *pidfile)
-{
-    _cleanup_free_ char *text = NULL;
-    struct crib_err ignored;
-    long pid;
-
-    if (fs_read_file(pidfile, 32, &text, NULL, &ignored) < 0)
-        return; /* not started yet: killing the runtime below ends it */
-    pid = strtol(text, NULL, 10);
-    if (pid > 1)
-        kill((pid_t)pid, SIGKILL);
-}
-
 static void close_fd(int *fd)
 {
     if (*fd >= 0)
@@ -227,10 +188,10 @@ int shim_exec_end(struct shim_exec_proc *p, bool do_kill, int *ret_exit_code, st
     close_fd(&p->stdout_fd);
     close_fd(&p->stderr_fd);
     if (do_kill) {
-        kill_in_container(p->pidfile);
+        shim_exec_kill(p->pidfile);
         if (p->pidfd < 0 || poll(&pfd, 1, SHIM_EXEC_REAP_MS) <= 0) {
             kill(p->pid, SIGKILL);
-            kill_in_container(p->pidfile);
+            shim_exec_kill(p->pidfile);
         }
     }
     while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)

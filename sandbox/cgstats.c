@@ -9,6 +9,7 @@
 
 #include "common/cgdriver.h"
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/xalloc.h"
 #include "sandbox/internal.h"
 
@@ -389,14 +390,6 @@ static int open_dirs(struct reader *rd, const struct cgroup_layout *l, const cha
     return 0;
 }
 
-static int64_t now_ns(clockid_t clock)
-{
-    struct timespec ts;
-
-    clock_gettime(clock, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void reader_done(struct reader *rd)
 {
     for (size_t i = 0; i < N_SRC; i++)
@@ -418,8 +411,8 @@ int cgstats_read(const struct cgroup_layout *l, const char *path, struct cg_samp
         r = open_dirs(&rd, l, path, err);
     if (r < 0)
         return r;
-    s.timestamp_ns = now_ns(CLOCK_REALTIME);
-    s.monotonic_ns = now_ns(CLOCK_MONOTONIC);
+    s.timestamp_ns = clock_ns(CLOCK_REALTIME);
+    s.monotonic_ns = clock_ns(CLOCK_MONOTONIC);
     if (rd.is_v2)
         read_cpu_v2(&rd);
     else

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/xalloc.h"
 
 void conn_init(struct stream_conn *c, int fd, SSL *ssl)
@@ -131,23 +132,15 @@ bool conn_out_full(const struct stream_conn *c)
     return c->out_len >= CONN_OUT_SOFT_MAX;
 }
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int conn_write_all(struct stream_conn *c, const void *data, size_t len, int timeout_ms,
                    struct crib_err *err)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = clock_mono_ms() + timeout_ms;
 
     conn_queue(c, data, len);
     for (;;) {
         struct pollfd p = {.fd = c->fd, .events = POLLOUT};
-        long long left = deadline - mono_ms();
+        long long left = deadline - clock_mono_ms();
 
         if (conn_flush(c) < 0)
             return crib_fail(err, CRIB_UNAVAILABLE, EPIPE, "client went away");
