@@ -320,9 +320,8 @@ static int config_of(struct cri_call *call, const Runtime__V1__ContainerConfig *
     return 0;
 }
 
-/* What the container takes from its pod; strings live in the call's arena. */
-static int pod_of(struct cri_call *call, const char *pod_id, struct ctr_pod *out,
-                  const char **ret_handler, struct crib_err *err)
+int cri_ctr_pod_of(struct cri_call *call, const char *pod_id, struct ctr_pod *out,
+                   const char **ret_handler, struct crib_err *err)
 {
     struct pod_record *p = NULL;
     struct ns_userns userns;
@@ -432,7 +431,7 @@ int cri_create_container(struct cri_call *call, const ProtobufCMessage *req,
         return crib_fail(err, CRIB_INVALID, 0, "config is missing");
     r = config_of(call, in->config, &cfg, err);
     if (r >= 0)
-        r = pod_of(call, in->pod_sandbox_id, &pod, &handler, err);
+        r = cri_ctr_pod_of(call, in->pod_sandbox_id, &pod, &handler, err);
     if (r >= 0)
         r = image_of(call, in->config->image->image, &image, err);
     if (r >= 0)

@@ -100,9 +100,16 @@ struct cri_map_entry {
 };
 
 struct ctr_record;
+struct ctr_pod;
 
 /* Whether container c matches a filter's ID prefix, pod ID prefix ("" or
  * NULL: any) and label selector. */
+/* What a container takes from its pod, which must be READY; strings live
+ * in the call's arena, *ret_handler is the pod's runtime handler.
+ * Errors: CRIB_NOT_FOUND, CRIB_STATE (not ready). */
+int cri_ctr_pod_of(struct cri_call *call, const char *pod_id, struct ctr_pod *out,
+                   const char **ret_handler, struct crib_err *err);
+
 bool cri_container_filter_matches(const struct ctr_record *c, const char *id, const char *pod_id,
                                   void *const *selector, size_t n_selector);
 

@@ -274,6 +274,42 @@ static int config_of(struct cri_call *call, const Runtime__V1__RunPodSandboxRequ
     return capability_args_of(call, c, &cfg->capability_args, err);
 }
 
+/* A pod whose handler makes one sandbox of it (runsc) gets it once its
+ * namespaces and network are there; a sandbox that fails takes the pod. */
+static int run_sandbox(struct cri_call *call, const char *id, const char *handler,
+                       struct crib_err *err)
+{
+    struct ctr_pod pod;
+    const char *ignored;
+    struct crib_err undo;
+    int r;
+
+    /* The same request twice at once runs one pod (pod_run), and one sandbox. */
+    if (!ctr_handler_sandboxed(call->rt->containers, handler) ||
+        ctr_sandbox_running(call->rt->containers, handler, id))
+        return 0;
+    r = cri_ctr_pod_of(call, id, &pod, &ignored, err);
+    if (r >= 0)
+        r = ctr_sandbox_create(call->rt->containers, handler, &pod, err);
+    if (r < 0 &&
+        (pod_stop(call->rt->pods, id, &undo) < 0 || pod_remove(call->rt->pods, id, &undo) < 0))
+        log_warn("pod %s: removing it after its sandbox failed: %s, ignoring", id, undo.msg);
+    return r;
+}
+
+/* Ends a pod's sandbox (if its handler made one), after its containers. */
+static int end_sandbox(struct cri_call *call, const char *id, struct crib_err *err)
+{
+    struct pod_record *p = NULL;
+    int r = pod_get(call->rt->pods, id, &p, err);
+
+    if (r < 0)
+        return err->code == CRIB_NOT_FOUND ? 0 : r;
+    r = ctr_sandbox_remove(call->rt->containers, p->runtime_handler, id, err);
+    pod_record_free(p);
+    return r;
+}
+
 int cri_run_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
                         ProtobufCMessage **ret_resp, struct crib_err *err)
 {
@@ -285,6 +321,8 @@ int cri_run_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
 
     if (r >= 0)
         r = pod_run(call->rt->pods, &cfg, &id, err);
+    if (r >= 0)
+        r = run_sandbox(call, id, cfg.runtime_handler, err);
     if (r < 0)
         return r;
     log_info("pod %s/%s is %s", cfg.namespace, cfg.name, id);
@@ -320,6 +358,8 @@ int cri_stop_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
     int r = each_container(call, in->pod_sandbox_id, false, err);
 
     if (r >= 0)
+        r = end_sandbox(call, in->pod_sandbox_id, err);
+    if (r >= 0)
         r = pod_stop(call->rt->pods, in->pod_sandbox_id, err);
 
     if (r < 0)
@@ -337,6 +377,8 @@ int cri_remove_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req,
         (const Runtime__V1__RemovePodSandboxRequest *)req;
     int r = each_container(call, in->pod_sandbox_id, true, err);
 
+    if (r >= 0)
+        r = end_sandbox(call, in->pod_sandbox_id, err);
     if (r >= 0)
         r = pod_remove(call->rt->pods, in->pod_sandbox_id, err);
 

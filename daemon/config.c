@@ -12,6 +12,7 @@
 #include "common/cgdriver.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/proc.h"
 #include "common/xalloc.h"
 
 #define CONFIG_MAX_DROPINS 64
@@ -56,6 +57,8 @@ static void runtime_set(struct config_runtime *rt, const char *name, const char 
 
 void config_defaults(struct crib_config *cfg)
 {
+    char self_path[PATH_MAX];
+
     memset(cfg, 0, sizeof(*cfg));
     config_set(&cfg->root_dir, "/var/lib/crib");
     config_set(&cfg->state_dir, "/run/crib");
@@ -69,8 +72,12 @@ void config_defaults(struct crib_config *cfg)
     config_set(&cfg->default_runtime, "runc");
     config_set(&cfg->conmon, "conmon");
     config_set_beside_self(&cfg->infra, "crib-infra");
+    config_set_beside_self(&cfg->runsc_wrapper, "crib-runsc");
     runtime_set(&cfg->runtimes[0], "runc", "runc", "runc");
     cfg->n_runtimes = 1;
+    /* gVisor where it is installed, as the RuntimeClass handler "runsc". */
+    if (proc_find_program("runsc", self_path, sizeof(self_path), NULL) == 0)
+        runtime_set(&cfg->runtimes[cfg->n_runtimes++], "runsc", "runsc", "runsc");
     config_set(&cfg->cni_conf_dir, "/etc/cni/net.d");
     config_set(&cfg->cni_bin_dirs[0], "/opt/cni/bin");
     config_set(&cfg->cni_bin_dirs[1], "/usr/lib/cni");
@@ -156,6 +163,32 @@ static struct config_runtime *runtime_slot(struct crib_config *cfg, const char *
     return &cfg->runtimes[cfg->n_runtimes++];
 }
 
+static int get_flags(struct config_runtime *rt, struct json_object *arr, struct crib_err *err)
+{
+    size_t n;
+    int r = want_type(arr, json_type_array, "flags", err);
+
+    if (r < 0)
+        return r;
+    n = json_object_array_length(arr);
+    if (n > CONFIG_MAX_RUNTIME_FLAGS)
+        return crib_fail(err, CRIB_INVALID, 0, "\"flags\" may list at most %d flags",
+                         CONFIG_MAX_RUNTIME_FLAGS);
+    for (size_t i = 0; i <= CONFIG_MAX_RUNTIME_FLAGS; i++)
+        config_set(&rt->flags[i], NULL);
+    for (size_t i = 0; i < n; i++) {
+        r = get_str(json_object_array_get_idx(arr, i), "flags", &rt->flags[i], err);
+        if (r < 0)
+            return r;
+        /* A flag, never a command or an argument of one. */
+        if (strncmp(rt->flags[i], "--", 2) != 0 || strncmp(rt->flags[i], "--root", 6) == 0)
+            return crib_fail(err, CRIB_INVALID, 0,
+                             "\"flags\": '%s' is not a global flag (--NAME[=VALUE], not --root)",
+                             rt->flags[i]);
+    }
+    return 0;
+}
+
 static int apply_runtime(struct config_runtime *rt, struct json_object *obj, struct crib_err *err)
 {
     int r = want_type(obj, json_type_object, rt->name, err);
@@ -169,6 +202,8 @@ static int apply_runtime(struct config_runtime *rt, struct json_object *obj, str
             r = get_str(v, key, &rt->root, err);
         else if (strcmp(key, "type") == 0)
             r = get_str(v, key, &rt->type, err);
+        else if (strcmp(key, "flags") == 0)
+            r = get_flags(rt, v, err);
         else
             r = crib_fail(err, CRIB_INVALID, 0, "unknown key \"%s\"", key);
         if (r < 0)
@@ -303,6 +338,8 @@ static int apply_key(struct crib_config *cfg, const char *key, struct json_objec
         return get_str(v, key, &cfg->cgroup_driver, err);
     if (strcmp(key, "infraPath") == 0)
         return get_str(v, key, &cfg->infra, err);
+    if (strcmp(key, "runscWrapperPath") == 0)
+        return get_str(v, key, &cfg->runsc_wrapper, err);
     if (strcmp(key, "conmonPath") == 0)
         return get_str(v, key, &cfg->conmon, err);
     if (strcmp(key, "defaultRuntime") == 0)
@@ -464,6 +501,8 @@ int config_finish(struct crib_config *cfg, struct crib_err *err)
     return 0;
 }
 
+static struct json_object *strv_to_json(char *const *v);
+
 static struct json_object *runtimes_to_json(const struct crib_config *cfg)
 {
     struct json_object *rts = json_object_new_object();
@@ -475,6 +514,7 @@ static struct json_object *runtimes_to_json(const struct crib_config *cfg)
         json_object_object_add(o, "path", json_object_new_string(rt->path ? rt->path : ""));
         json_object_object_add(o, "root", json_object_new_string(rt->root ? rt->root : ""));
         json_object_object_add(o, "type", json_object_new_string(rt->type ? rt->type : ""));
+        json_object_object_add(o, "flags", strv_to_json(rt->flags));
         json_object_object_add(rts, rt->name, o);
     }
     return rts;
@@ -522,6 +562,7 @@ char *config_to_json(const struct crib_config *cfg)
     json_object_object_add(o, "defaultRuntime", json_object_new_string(cfg->default_runtime));
     json_object_object_add(o, "conmonPath", json_object_new_string(cfg->conmon));
     json_object_object_add(o, "infraPath", json_object_new_string(cfg->infra));
+    json_object_object_add(o, "runscWrapperPath", json_object_new_string(cfg->runsc_wrapper));
     json_object_object_add(o, "runtimes", runtimes_to_json(cfg));
     json_object_object_add(cni, "confDir", json_object_new_string(cfg->cni_conf_dir));
     json_object_object_add(cni, "binDirs", strv_to_json(cfg->cni_bin_dirs));
@@ -551,12 +592,15 @@ void config_done(struct crib_config *cfg)
     free(cfg->metrics_address);
     free(cfg->conmon);
     free(cfg->infra);
+    free(cfg->runsc_wrapper);
     free(cfg->default_runtime);
     for (size_t i = 0; i < cfg->n_runtimes; i++) {
         free(cfg->runtimes[i].name);
         free(cfg->runtimes[i].path);
         free(cfg->runtimes[i].root);
         free(cfg->runtimes[i].type);
+        for (size_t j = 0; cfg->runtimes[i].flags[j]; j++)
+            free(cfg->runtimes[i].flags[j]);
     }
     free(cfg->cni_conf_dir);
     free(cfg->streaming_address);

@@ -15,11 +15,16 @@
 #define CONFIG_MAX_DIRS 8
 #define CONFIG_DEFAULT_PATH "/etc/crib/crib.json"
 
+#define CONFIG_MAX_RUNTIME_FLAGS 8
+
 struct config_runtime {
     char *name;
     char *path; /* binary */
     char *root; /* the runtime's --root; default <stateDir>/<name> */
     char *type; /* "runc", "crun" or "runsc" */
+    /* Global flags added to every call (runsc's --platform=ptrace, say);
+     * NULL-terminated. */
+    char *flags[CONFIG_MAX_RUNTIME_FLAGS + 1];
 };
 
 struct crib_config {
@@ -30,8 +35,9 @@ struct crib_config {
     enum log_format log_format;
     char *cgroup_driver; /* "cgroupfs" or "systemd" */
     char *default_runtime;
-    char *conmon; /* the shim binary */
-    char *infra;  /* crib-infra, the init of pods sharing a PID namespace */
+    char *conmon;        /* the shim binary */
+    char *infra;         /* crib-infra, the init of pods sharing a PID namespace */
+    char *runsc_wrapper; /* crib-runsc, run in runsc's place (oci/runsc_main.c) */
     size_t n_runtimes;
     struct config_runtime runtimes[CONFIG_MAX_RUNTIMES];
     char *cni_conf_dir;

@@ -27,6 +27,13 @@ static const struct {
     {"{\"runtimes\":{\"kata\":{}}}", "unknown type 'kata'"},
     {"{\"runtimes\":{\"r\":{\"path\":\"p\",\"extra\":1}}}", "runtimes.r: unknown key \"extra\""},
     {"{\"runtimes\":{\"\":{}}}", "must not be empty"},
+    {"{\"runtimes\":{\"gv\":{\"type\":\"runsc\",\"flags\":[\"--platform=ptrace\"]}}}", NULL},
+    {"{\"runtimes\":{\"gv\":{\"flags\":[\"create\"]}}}", "'create' is not a global flag"},
+    {"{\"runtimes\":{\"gv\":{\"flags\":[\"--root=/x\"]}}}", "is not a global flag"},
+    {"{\"runtimes\":{\"gv\":{\"flags\":[\"--a\",\"--b\",\"--c\",\"--d\",\"--e\",\"--f\",\"--g\",\"-"
+     "-h\",\"--i\"]}}}",
+     "at most 8 flags"},
+    {"{\"runtimes\":{\"gv\":{\"flags\":\"--x\"}}}", "must be a array"},
     {"{\"defaultRuntime\":\"crun\"}", "defaultRuntime 'crun' is not in"},
     {"{\"cni\":{\"binDirs\":[]}}", "1 to 8 dirs"},
     {"{\"cni\":{\"binDirs\":\"x\"}}", "must be a array"},

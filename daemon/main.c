@@ -23,6 +23,7 @@
 #include "imagestore/imagestore.h"
 #include "oci/container.h"
 #include "oci/handler.h"
+#include "sandbox/pod.h"
 
 #ifndef CRIB_VERSION
 #define CRIB_VERSION "unknown"
@@ -122,8 +123,15 @@ static struct oci_handler *make_handlers(const struct crib_config *cfg,
         enum handler_kind kind = HANDLER_RUNC;
 
         (void)handler_kind_parse(rt->type, &kind); /* checked by config_finish */
+        size_t n_flags = 0;
+
         handler_init(&hs[i], rt->name, rt->path, rt->root, kind);
         hs[i].cgroup_flag = driver->runtime_flag;
+        while (rt->flags[n_flags])
+            n_flags++;
+        handler_set_flags(&hs[i], (const char *const *)rt->flags, n_flags);
+        if (kind == HANDLER_RUNSC)
+            handler_set_wrapper(&hs[i], cfg->runsc_wrapper);
         if (strcmp(rt->name, cfg->default_runtime) == 0)
             *ret_default = i;
     }
@@ -189,6 +197,44 @@ static int start_metrics(const struct crib_config *cfg, struct cri_runtime *rt,
     return r;
 }
 
+static bool pod_known(const char *pod_id, void *arg)
+{
+    struct pod_record *p = NULL;
+    struct crib_err err;
+    int r = pod_get(arg, pod_id, &p, &err);
+
+    pod_record_free(p);
+    return r >= 0 || err.code != CRIB_NOT_FOUND;
+}
+
+/* Pods and their gVisor sandboxes agree again after a crash: a sandbox
+ * without a pod goes, and a READY pod whose sandbox has gone is stopped
+ * (its network too), as the kubelet would stop a pod whose sandbox died. */
+static void reconcile_sandboxes(struct cri_runtime *rt)
+{
+    struct pod_record **pods = NULL;
+    size_t n = 0;
+    struct crib_err err;
+
+    ctr_sandbox_prune(rt->containers, pod_known, rt->pods);
+    if (pod_list(rt->pods, &pods, &n, &err) < 0) {
+        log_warn("reconcile sandboxes: %s", err.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct pod_record *p = pods[i];
+
+        if (p->state == POD_READY && ctr_handler_sandboxed(rt->containers, p->runtime_handler) &&
+            !ctr_sandbox_running(rt->containers, p->runtime_handler, p->id)) {
+            log_warn("pod %s: its gVisor sandbox has gone: it is NOTREADY now", p->id);
+            if (pod_stop(rt->pods, p->id, &err) < 0)
+                log_warn("pod %s: %s", p->id, err.msg);
+        }
+        pod_record_free(pods[i]);
+    }
+    free(pods);
+}
+
 /* Serves until SIGTERM or SIGINT. Returns 0, 1 when handlers were left
  * running (what they use must then outlive us), or a negative errno. */
 static int serve(const struct crib_config *cfg, const struct cgroup_driver *driver,
@@ -229,10 +275,12 @@ static int serve(const struct crib_config *cfg, const struct cgroup_driver *driv
                  &(struct ctr_options){.root_dir = cfg->root_dir,
                                        .state_dir = cfg->state_dir,
                                        .conmon = cfg->conmon,
-                                       .cgroup_driver = driver},
+                                       .cgroup_driver = driver,
+                                       .infra = cfg->infra},
                  rt.handlers, rt.n_handlers, rt.default_handler, &rt.containers, err);
     if (r < 0)
         goto out;
+    reconcile_sandboxes(&rt);
     r = start_streaming(cfg, &rt.streaming, err);
     if (r < 0) {
         ctr_close(rt.containers);
@@ -278,6 +326,26 @@ static int open_images(const struct crib_config *cfg, struct store *store,
     return imagestore_open(store, &o, ret_images, err);
 }
 
+/* The names of the handlers whose pods are one sandbox each (runsc), ""
+ * too when it is the default; NULL-terminated, the strings cfg's. */
+static char **sandboxed_handlers(const struct crib_config *cfg)
+{
+    char **names = xcalloc(cfg->n_runtimes + 2, sizeof(*names));
+    size_t n = 0;
+
+    for (size_t i = 0; i < cfg->n_runtimes; i++) {
+        enum handler_kind kind = HANDLER_RUNC;
+
+        (void)handler_kind_parse(cfg->runtimes[i].type, &kind);
+        if (kind != HANDLER_RUNSC)
+            continue;
+        names[n++] = cfg->runtimes[i].name;
+        if (strcmp(cfg->runtimes[i].name, cfg->default_runtime) == 0)
+            names[n++] = "";
+    }
+    return names;
+}
+
 static int run(const struct crib_config *cfg, struct crib_err *err)
 {
     _cleanup_close_ int lock_fd = -1;
@@ -289,6 +357,7 @@ static int run(const struct crib_config *cfg, struct crib_err *err)
     const struct cgroup_driver *driver = cgroup_driver_find(cfg->cgroup_driver);
     struct cniconf_dirs cni = {.conf_dir = cfg->cni_conf_dir,
                                .bin_dirs = (const char *const *)cfg->cni_bin_dirs};
+    _cleanup_free_ char **sandboxed = sandboxed_handlers(cfg);
     int r = make_dirs(cfg, err);
 
     if (r < 0)
@@ -301,7 +370,8 @@ static int run(const struct crib_config *cfg, struct crib_err *err)
         return r;
     r = open_images(cfg, store, &images, err);
     if (r >= 0)
-        r = sandbox_open(store, cfg->state_dir, &cni, cfg->infra, driver, &pods, err);
+        r = sandbox_open(store, cfg->state_dir, &cni, cfg->infra, driver,
+                         (const char *const *)sandboxed, &pods, err);
     if (r >= 0)
         r = serve(cfg, driver, store, images, pods, err);
     if (r == 1)

@@ -28,7 +28,7 @@ def pytest_unconfigure(config):
 
 def end_processes_under(base):
     """What a test's cribd started and left when the test failed: containers
-    (runc state under the test's dir), their conmons and pod infra processes,
+    (runc and runsc state under the test's dir), their conmons and pod infra processes,
     ended by the PIDs those record."""
     import glob
     import signal
@@ -36,6 +36,11 @@ def end_processes_under(base):
         out = subprocess.run(["runc", "--root", root, "list", "-q"], capture_output=True, text=True)
         for cid in out.stdout.split():
             subprocess.run(["runc", "--root", root, "delete", "-f", cid], capture_output=True)
+    for root in glob.glob(os.path.join(base, "*", "state", "runsc")):
+        out = subprocess.run(["runsc", "--root", root, "list", "-q"], capture_output=True, text=True)
+        for cid in out.stdout.split():
+            subprocess.run(["runsc", "--root", root, "kill", cid, "KILL"], capture_output=True)
+            subprocess.run(["runsc", "--root", root, "delete", "-force", cid], capture_output=True)
     pidfiles = glob.glob(os.path.join(base, "*", "state", "containers", "*", "conmon.pid"))
     pidfiles += glob.glob(os.path.join(base, "*", "state", "pods", "*", "infra"))
     for path in pidfiles:

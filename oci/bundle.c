@@ -321,14 +321,27 @@ static int build_spec(const struct bundle_request *req, const struct user_ids *i
     const struct ctr_pod *pod = req->pod;
     const struct ctr_image *img = req->img;
     const struct ctr_config *cfg = req->cfg;
-    const char **ann_keys = xcalloc(cfg->n_annotations + 1, sizeof(char *));
-    const char **ann_values = xcalloc(cfg->n_annotations + 1, sizeof(char *));
+    const char **ann_keys = xcalloc(cfg->n_annotations + 3, sizeof(char *));
+    const char **ann_values = xcalloc(cfg->n_annotations + 3, sizeof(char *));
+    size_t n_ann = 0;
     struct spec_input in;
     int r;
 
     for (size_t i = 0; i < cfg->n_annotations; i++) {
-        ann_keys[i] = cfg->annotations[i].key;
-        ann_values[i] = cfg->annotations[i].value;
+        const char *key = cfg->annotations[i].key;
+
+        /* The sandbox a container joins is cribd's to say. */
+        if (req->sandbox_id &&
+            (strcmp(key, BUNDLE_CONTAINER_TYPE) == 0 || strcmp(key, BUNDLE_SANDBOX_ID) == 0))
+            continue;
+        ann_keys[n_ann] = key;
+        ann_values[n_ann++] = cfg->annotations[i].value;
+    }
+    if (req->sandbox_id) {
+        ann_keys[n_ann] = BUNDLE_CONTAINER_TYPE;
+        ann_values[n_ann++] = "container";
+        ann_keys[n_ann] = BUNDLE_SANDBOX_ID;
+        ann_values[n_ann++] = req->sandbox_id;
     }
     in = (struct spec_input){
         .args = s->argv,
@@ -377,7 +390,7 @@ static int build_spec(const struct bundle_request *req, const struct user_ids *i
         .readonly_paths_set = cfg->readonly_paths_set,
         .cgroups_path = req->cgroups_path,
         .resources = cfg->resources,
-        .n_annotations = cfg->n_annotations,
+        .n_annotations = n_ann,
         .annotation_keys = ann_keys,
         .annotation_values = ann_values,
     };

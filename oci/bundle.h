@@ -19,9 +19,15 @@ struct bundle_request {
     const struct ctr_pod *pod;
     const struct ctr_image *img;
     const struct ctr_config *cfg;
-    int userns_fd;    /* the pod's user namespace (volumes are idmapped into it), or -1 */
-    pid_t target_pid; /* PID mode TARGET: the target container's first process */
+    int userns_fd;          /* the pod's user namespace (volumes are idmapped into it), or -1 */
+    pid_t target_pid;       /* PID mode TARGET: the target container's first process */
+    const char *sandbox_id; /* the gVisor sandbox the container joins (runsc), or NULL */
 };
+
+/* The annotations runsc reads (runsc/specutils, as containerd sets them):
+ * whether a spec makes a sandbox or joins one, and which. */
+#define BUNDLE_CONTAINER_TYPE "io.kubernetes.cri.container-type"
+#define BUNDLE_SANDBOX_ID "io.kubernetes.cri.sandbox-id"
 
 /* Resolves the container's user in its rootfs and writes dir/config.json;
  * volumes that need a copy (recursive read-only, idmapped, image volumes)

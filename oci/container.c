@@ -27,6 +27,7 @@
 #include "common/xalloc.h"
 #include "oci/bundle.h"
 #include "oci/ctrview.h"
+#include "oci/gvisor.h"
 #include "oci/layerusage.h"
 #include "storage/rootfs.h"
 
@@ -34,6 +35,9 @@
 /* How long conmon may take to write the exit file once the process is gone. */
 #define CTR_EXIT_FILE_WAIT_MS 5000
 #define CTR_KILL_WAIT_MS 30000
+/* How long a runsc container may take to go after `runsc kill` SIGKILL
+ * before its waiter is killed in its stead. */
+#define CTR_RUNSC_KILL_WAIT_MS 5000
 /* How often a stop signal the process does not handle yet is looked at again. */
 #define CTR_RESIGNAL_MS 100
 /* How old a writable layer's measured usage may be: the kubelet polls stats
@@ -49,6 +53,8 @@ struct ctr_ctx {
     char *bundles_dir; /* STATE/containers */
     struct shim_paths shim;
     char *exit_dir, *socket_dir, *conmon;
+    struct gvisor_paths gvisor; /* pods' gVisor sandboxes */
+    char *gvisor_dir, *gvisor_exit_dir, *infra;
     struct keylock locks;
     struct ctr_view view; /* in step with every commit: view_sync() */
     struct layer_usage_cache layer_usage;
@@ -379,6 +385,9 @@ void ctr_close(struct ctr_ctx *ctx)
     free(ctx->exit_dir);
     free(ctx->socket_dir);
     free(ctx->conmon);
+    free(ctx->gvisor_dir);
+    free(ctx->gvisor_exit_dir);
+    free(ctx->infra);
     free(ctx);
 }
 
@@ -389,7 +398,7 @@ int ctr_open(struct store *store, const struct ctr_options *opts, struct oci_han
              struct crib_err *err)
 {
     _cleanup_(ctr_closep) struct ctr_ctx *ctx = xcalloc(1, sizeof(*ctx));
-    const char *dirs[4];
+    const char *dirs[5];
     int r;
 
     ctx->store = store;
@@ -408,10 +417,16 @@ int ctr_open(struct store *store, const struct ctr_options *opts, struct oci_han
     ctx->conmon = xstrdup(opts->conmon && *opts->conmon ? opts->conmon : "conmon");
     ctx->cgroup_driver = opts->cgroup_driver;
     ctx->shim = (struct shim_paths){ctx->conmon, ctx->exit_dir, ctx->socket_dir};
+    ctx->gvisor_dir = xasprintf("%s/gvisor", opts->state_dir);
+    ctx->gvisor_exit_dir = xasprintf("%s/gvisor/exits", opts->state_dir);
+    ctx->infra = xstrdup(opts->infra ? opts->infra : "crib-infra");
+    ctx->gvisor = (struct gvisor_paths){
+        ctx->gvisor_dir, ctx->infra, {ctx->conmon, ctx->gvisor_exit_dir, ctx->socket_dir}};
     dirs[0] = ctx->layers_dir;
     dirs[1] = ctx->bundles_dir;
     dirs[2] = ctx->exit_dir;
     dirs[3] = ctx->socket_dir;
+    dirs[4] = ctx->gvisor_exit_dir;
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
         r = fs_mkdir_p(dirs[i], 0711, err);
         /* Traversable (not listable) by a pod's user-namespaced root. */
@@ -539,7 +554,8 @@ static int make_container(struct ctr_ctx *ctx, const struct ctr_pod *pod, struct
     CRASH_POINT("container-create-rootfs");
     if (r >= 0)
         r = bundle_write(&(struct bundle_request){id, bundle, rootfs, cgroups_path, pod, img, cfg,
-                                                  userns_fd, target_pid},
+                                                  userns_fd, target_pid,
+                                                  h->kind == HANDLER_RUNSC ? pod->id : NULL},
                          &ids, err);
     if (r >= 0 && *log_path) {
         log_dir = xstrdup(log_path);
@@ -548,9 +564,9 @@ static int make_container(struct ctr_ctx *ctx, const struct ctr_pod *pod, struct
     }
     if (r >= 0)
         r = shim_create(&ctx->shim, h,
-                        &(struct shim_create_request){id, bundle, log_path, cfg->tty,
-                                                      cfg->stdin_open, cfg->stdin_once,
-                                                      CTR_SHIM_TIMEOUT_MS},
+                        &(struct shim_create_request){
+                            id, bundle, log_path, cfg->tty, cfg->stdin_open, cfg->stdin_once,
+                            CTR_SHIM_TIMEOUT_MS, h->kind == HANDLER_RUNSC},
                         &proc, err);
     /* The container's mount namespace has its own copies of the read-only
      * trees now; the host's would keep the host paths busy (a user could not
@@ -590,6 +606,7 @@ int ctr_create(struct ctr_ctx *ctx, const struct ctr_pod *pod, const char *handl
 {
     struct oci_handler *h = find_handler(ctx, handler);
     _cleanup_free_ char *holder = NULL;
+    struct ctr_pod joined;
     char id[IDS_LEN + 1];
     pid_t target_pid;
     int r;
@@ -608,6 +625,14 @@ int ctr_create(struct ctr_ctx *ctx, const struct ctr_pod *pod, const char *handl
         r = target_pid_of(ctx, cfg, &target_pid, err);
     if (r < 0 || ids_new(id, err) < 0)
         return crib_err_ret(err);
+    if (h->kind == HANDLER_RUNSC) {
+        /* A runsc pod is one gVisor sandbox (ctr_sandbox_create): its
+         * containers share the sandbox's own PID, IPC and UTS namespaces;
+         * the host's pinned ones are not theirs to join. */
+        joined = *pod;
+        joined.pidns = joined.ipcns = joined.utsns = joined.userns = NULL;
+        pod = &joined;
+    }
     r = make_container(ctx, pod, h, image, cfg, id, target_pid, err);
     if (r < 0) {
         struct crib_err undo;
@@ -619,6 +644,64 @@ int ctr_create(struct ctr_ctx *ctx, const struct ctr_pod *pod, const char *handl
     view_sync(ctx, id);
     *ret_id = xstrdup(id);
     return 0;
+}
+
+bool ctr_handler_sandboxed(struct ctr_ctx *ctx, const char *handler)
+{
+    struct oci_handler *h = find_handler(ctx, handler);
+
+    return h && h->kind == HANDLER_RUNSC;
+}
+
+int ctr_sandbox_create(struct ctr_ctx *ctx, const char *handler, const struct ctr_pod *pod,
+                       struct crib_err *err)
+{
+    struct oci_handler *h = find_handler(ctx, handler);
+    _cleanup_free_ char *cgroups_path = NULL;
+
+    if (!h)
+        return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "runtime handler '%s' is not configured",
+                         handler);
+    if (h->kind != HANDLER_RUNSC)
+        return 0;
+    if (pod->cgroup_parent && *pod->cgroup_parent)
+        cgroups_path = ctx->cgroup_driver->container_path(pod->cgroup_parent, pod->id);
+    return gvisor_sandbox_create(&ctx->gvisor, h, pod, cgroups_path, err);
+}
+
+int ctr_sandbox_remove(struct ctr_ctx *ctx, const char *handler, const char *pod_id,
+                       struct crib_err *err)
+{
+    struct oci_handler *h = find_handler(ctx, handler);
+
+    if (!h || h->kind != HANDLER_RUNSC)
+        return 0;
+    return gvisor_sandbox_remove(&ctx->gvisor, h, pod_id, err);
+}
+
+bool ctr_sandbox_running(struct ctr_ctx *ctx, const char *handler, const char *pod_id)
+{
+    struct oci_handler *h = find_handler(ctx, handler);
+
+    return !h || h->kind != HANDLER_RUNSC || gvisor_sandbox_running(h, pod_id);
+}
+
+void ctr_sandbox_prune(struct ctr_ctx *ctx, bool (*keep)(const char *pod_id, void *arg), void *arg)
+{
+    _cleanup_closedir_ DIR *dir = opendir(ctx->gvisor_dir);
+    struct dirent *e;
+
+    while (dir && (e = readdir(dir))) {
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "exits") == 0 || keep(e->d_name, arg))
+            continue;
+        for (size_t i = 0; i < ctx->n_handlers; i++) {
+            struct crib_err err;
+
+            if (ctx->handlers[i].kind == HANDLER_RUNSC &&
+                gvisor_sandbox_remove(&ctx->gvisor, &ctx->handlers[i], e->d_name, &err) < 0)
+                log_warn("gVisor sandbox %s without a pod: %s, ignoring", e->d_name, err.msg);
+        }
+    }
 }
 
 /* Runs fn on the record of id with the container's lock held. */
@@ -653,7 +736,14 @@ static int do_start(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct
                          c->state == CTR_RUNNING ? "running" : "exited");
     if (!h)
         return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "runtime handler '%s' is gone", c->handler);
-    r = shim_start(h, c->id, CTR_SHIM_TIMEOUT_MS, err);
+    if (h->kind == HANDLER_RUNSC) {
+        _cleanup_free_ char *bundle = bundle_of(ctx, c->id);
+
+        r = shim_start_joined(h, c->id, bundle, &(struct proc_identity){c->pid, c->start_ticks},
+                              CTR_SHIM_TIMEOUT_MS, err);
+    } else {
+        r = shim_start(h, c->id, CTR_SHIM_TIMEOUT_MS, err);
+    }
     if (r < 0) {
         struct crib_err ignored;
 
@@ -677,9 +767,21 @@ static int kill_and_record(struct ctr_ctx *ctx, struct ctr_record *c, struct cri
 {
     struct proc_identity proc = {c->pid, c->start_ticks};
     _cleanup_free_ char *bundle = bundle_of(ctx, c->id);
+    struct oci_handler *h = find_handler(ctx, c->handler);
     struct shim_exit ex;
-    int r = proc_signal(&proc, SIGKILL, err);
+    int r = 0;
 
+    /* A runsc container's process is its waiter (oci/runsc_main.c), which
+     * exits when the container does; a waiter whose container never
+     * started or is gone already is killed itself. */
+    if (h && h->kind == HANDLER_RUNSC && c->state == CTR_RUNNING) {
+        struct crib_err ignored;
+
+        if (shim_kill(h, c->id, SIGKILL, &ignored) == 0)
+            r = proc_wait_gone(&proc, CTR_RUNSC_KILL_WAIT_MS, err);
+    }
+    if (r >= 0)
+        r = proc_signal(&proc, SIGKILL, err);
     if (r >= 0)
         r = proc_wait_gone(&proc, CTR_KILL_WAIT_MS, err);
     if (r == 1)
@@ -726,17 +828,32 @@ static int signal_and_wait(const struct proc_identity *proc, int sig, long long 
     return r < 0 ? r : 0;
 }
 
+/* signal_and_wait for a container in a gVisor sandbox: the signal goes
+ * through runsc, and its waiter goes when the container does. */
+static int signal_runsc_and_wait(const struct oci_handler *h, const struct ctr_record *c, int sig,
+                                 long long timeout_ms, struct crib_err *err)
+{
+    struct proc_identity proc = {c->pid, c->start_ticks};
+    int r = shim_kill(h, c->id, sig, err);
+
+    if (r < 0)
+        return proc_alive(&proc) ? r : 0;
+    return proc_wait_gone(&proc, (int)(timeout_ms > INT_MAX ? INT_MAX : timeout_ms), err);
+}
+
 static int do_stop(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct crib_err *err)
 {
     int64_t timeout_s = *(int64_t *)arg;
     struct proc_identity proc = {c->pid, c->start_ticks};
-    int r;
+    struct oci_handler *h = find_handler(ctx, c->handler);
+    long long timeout_ms = timeout_s > INT_MAX / 1000 ? INT_MAX : timeout_s * 1000;
+    int sig = c->stop_signal ? c->stop_signal : SIGTERM, r;
 
     if (c->state == CTR_EXITED)
         return 0;
     if (c->state == CTR_RUNNING && timeout_s > 0) {
-        r = signal_and_wait(&proc, c->stop_signal ? c->stop_signal : SIGTERM,
-                            timeout_s > INT_MAX / 1000 ? INT_MAX : timeout_s * 1000, err);
+        r = h && h->kind == HANDLER_RUNSC ? signal_runsc_and_wait(h, c, sig, timeout_ms, err)
+                                          : signal_and_wait(&proc, sig, timeout_ms, err);
         if (r < 0)
             return r;
     }

@@ -86,6 +86,7 @@ struct ctr_options {
     const char *state_dir; /* volatile: STATE/containers/<id> (bundle), STATE/exits */
     const char *conmon;
     const struct cgroup_driver *cgroup_driver; /* names the containers' cgroups */
+    const char *infra; /* crib-infra: the first container of a gVisor sandbox */
 };
 
 struct ctr_ctx;
@@ -120,6 +121,29 @@ int ctr_config_check(const struct ctr_config *cfg, struct crib_err *err);
 int ctr_create(struct ctr_ctx *ctx, const struct ctr_pod *pod, const char *handler,
                const struct ctr_image *image, const struct ctr_config *cfg, char **ret_id,
                struct crib_err *err);
+
+/* Whether the pods of handler ("" default) are each one sandbox that
+ * their containers join (runsc), made by ctr_sandbox_create. */
+bool ctr_handler_sandboxed(struct ctr_ctx *ctx, const char *handler);
+
+/* Makes and starts pod's sandbox (oci/gvisor.h) when its handler's pods
+ * have one; else does nothing. On failure nothing of it is left.
+ * Errors: CRIB_NOT_FOUND (handler, runsc, crib-infra), CRIB_TIMEOUT,
+ * CRIB_INTERNAL with the runtime's message. */
+int ctr_sandbox_create(struct ctr_ctx *ctx, const char *handler, const struct ctr_pod *pod,
+                       struct crib_err *err);
+
+/* Ends and removes pod_id's sandbox, if its handler's pods have one; one
+ * that is not there is fine. Errors: CRIB_INTERNAL. */
+int ctr_sandbox_remove(struct ctr_ctx *ctx, const char *handler, const char *pod_id,
+                       struct crib_err *err);
+
+/* Whether pod_id's sandbox runs; true for a handler whose pods have none. */
+bool ctr_sandbox_running(struct ctr_ctx *ctx, const char *handler, const char *pod_id);
+
+/* Removes every sandbox whose pod keep() does not know: what a crash left
+ * between a sandbox's making and its pod's record going. */
+void ctr_sandbox_prune(struct ctr_ctx *ctx, bool (*keep)(const char *pod_id, void *arg), void *arg);
 
 /* Errors: CRIB_NOT_FOUND, CRIB_STATE (not CREATED), the runtime's error
  * (the container is then EXITED with reason StartError). */

@@ -50,8 +50,30 @@ void handler_init(struct oci_handler *h, const char *name, const char *path, con
     pthread_mutex_init(&h->probe.lock, NULL);
 }
 
+void handler_set_flags(struct oci_handler *h, const char *const *flags, size_t n_flags)
+{
+    if (n_flags > HANDLER_MAX_FLAGS)
+        n_flags = HANDLER_MAX_FLAGS;
+    strv_free(h->flags, h->n_flags);
+    h->flags = xcalloc(n_flags + 1, sizeof(*h->flags));
+    for (size_t i = 0; i < n_flags; i++)
+        h->flags[i] = xstrdup(flags[i]);
+    h->n_flags = n_flags;
+}
+
+void handler_set_wrapper(struct oci_handler *h, const char *wrapper)
+{
+    free(h->wrapper);
+    free(h->wrapper_arg);
+    h->wrapper = xstrdup(wrapper);
+    h->wrapper_arg = xasprintf("--runsc=%s", h->path);
+}
+
 void handler_done(struct oci_handler *h)
 {
+    strv_free(h->flags, h->n_flags);
+    free(h->wrapper);
+    free(h->wrapper_arg);
     free(h->name);
     free(h->path);
     free(h->root);

@@ -41,10 +41,19 @@ struct oci_handler {
     /* The runtime's global flag for the node's cgroup driver (the systemd
      * driver's --systemd-cgroup), or NULL. */
     const char *cgroup_flag;
+    /* Global flags the config adds to every call (runsc's --platform=...,
+     * say), at most HANDLER_MAX_FLAGS. */
+    char **flags;
+    size_t n_flags;
+    /* runsc only: crib-runsc, which cribd and conmon run in runsc's place
+     * (oci/runsc_main.c), and its --runsc=PATH. */
+    char *wrapper, *wrapper_arg;
     enum handler_kind kind;
     struct handler_features features;
     struct handler_probe_cache probe;
 };
+
+#define HANDLER_MAX_FLAGS 8
 
 /* Parses "runc", "crun" or "runsc" (the kind is the CLI dialect the binary
  * speaks). Errors: -EINVAL. */
@@ -54,6 +63,12 @@ const char *handler_kind_name(enum handler_kind kind);
 void handler_init(struct oci_handler *h, const char *name, const char *path, const char *root,
                   enum handler_kind kind);
 void handler_done(struct oci_handler *h);
+
+/* Sets the global flags (copied; at most HANDLER_MAX_FLAGS are kept). */
+void handler_set_flags(struct oci_handler *h, const char *const *flags, size_t n_flags);
+
+/* Sets crib-runsc's path for a runsc handler (copied). */
+void handler_set_wrapper(struct oci_handler *h, const char *wrapper);
 
 /* Checks that the handler's binary exists and answers `--version` (cached
  * while the binary is unchanged). On success copies the version line into

@@ -14,6 +14,7 @@
 #include <sys/inotify.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,8 @@
 
 #define SHIM_RUNTIME_TIMEOUT_MS 30000
 #define SHIM_RUNTIME_MAX_OUTPUT 8192
+/* The runtime, its global flags (handler.h) and a command's few args. */
+#define SHIM_RUNTIME_MAX_ARGS (HANDLER_MAX_FLAGS + 16)
 /* conmon's control FIFO message that makes it reopen the log file. */
 #define SHIM_CTL_REOPEN_LOG "2 0 0\n"
 #define SHIM_REOPEN_TIMEOUT_MS 5000
@@ -62,13 +65,24 @@ int shim_runtime_argv(const struct oci_handler *h, char *bin, size_t size, const
 
     if (r < 0)
         return r;
-    argv[(*n)++] = bin;
+    if (h->kind == HANDLER_RUNSC) {
+        if (!h->wrapper)
+            return crib_fail(err, CRIB_NOT_FOUND, ENOENT,
+                             "runtime handler '%s': crib-runsc is not configured", h->name);
+        snprintf(bin, size, "%s", h->wrapper);
+        argv[(*n)++] = bin;
+        argv[(*n)++] = h->wrapper_arg;
+    } else {
+        argv[(*n)++] = bin;
+    }
     if (h->root && *h->root) {
         *root_arg = xasprintf("--root=%s", h->root);
         argv[(*n)++] = *root_arg;
     }
     if (h->cgroup_flag)
         argv[(*n)++] = h->cgroup_flag;
+    for (size_t i = 0; i < h->n_flags; i++)
+        argv[(*n)++] = h->flags[i];
     return 0;
 }
 
@@ -77,7 +91,7 @@ int shim_runtime_argv(const struct oci_handler *h, char *bin, size_t size, const
 static int run_runtime(const struct oci_handler *h, const char *const *args, const char *in,
                        size_t in_len, int timeout_ms, struct crib_err *err)
 {
-    const char *argv[16];
+    const char *argv[SHIM_RUNTIME_MAX_ARGS];
     char bin[PATH_MAX];
     _cleanup_free_ char *root_arg = NULL;
     struct proc_result res;
@@ -191,7 +205,7 @@ int shim_create(const struct shim_paths *paths, const struct oci_handler *h,
     char conmon[PATH_MAX], runtime[PATH_MAX];
     _cleanup_free_ char *root_arg = NULL, *pidfile = NULL, *conmon_pidfile = NULL, *log = NULL;
     _cleanup_close_ int sync_r = -1, sync_w = -1;
-    const char *argv[48];
+    const char *argv[48 + 2 * HANDLER_MAX_FLAGS];
     size_t n = 0;
     int fds[2], status, r;
     pid_t pid, container = 0;
@@ -215,7 +229,20 @@ int shim_create(const struct shim_paths *paths, const struct oci_handler *h,
     argv[n++] = "--name";
     argv[n++] = req->id;
     argv[n++] = "--runtime";
-    argv[n++] = runtime;
+    if (h->kind == HANDLER_RUNSC) {
+        if (!h->wrapper)
+            return crib_fail(err, CRIB_NOT_FOUND, ENOENT,
+                             "runtime handler '%s': crib-runsc is not configured", h->name);
+        argv[n++] = h->wrapper;
+        argv[n++] = "--runtime-arg";
+        argv[n++] = h->wrapper_arg;
+        if (req->joins_sandbox) {
+            argv[n++] = "--runtime-arg";
+            argv[n++] = "--crib-joins";
+        }
+    } else {
+        argv[n++] = runtime;
+    }
     if (h->root && *h->root) {
         root_arg = xasprintf("--root=%s", h->root);
         argv[n++] = "--runtime-arg";
@@ -226,6 +253,10 @@ int shim_create(const struct shim_paths *paths, const struct oci_handler *h,
         argv[n++] = h->cgroup_flag;
         /* conmon then finds the container's memory cgroup (its OOM watch) as a scope. */
         argv[n++] = "--systemd-cgroup";
+    }
+    for (size_t i = 0; i < h->n_flags; i++) {
+        argv[n++] = "--runtime-arg";
+        argv[n++] = h->flags[i];
     }
     argv[n++] = "--container-pidfile";
     argv[n++] = pidfile;
@@ -280,10 +311,131 @@ int shim_start(const struct oci_handler *h, const char *id, int timeout_ms, stru
                        err);
 }
 
+int shim_kill(const struct oci_handler *h, const char *id, int sig, struct crib_err *err)
+{
+    char sig_arg[16];
+    const char *args[] = {"kill", id, sig_arg, NULL};
+
+    snprintf(sig_arg, sizeof(sig_arg), "%d", sig);
+    return run_runtime(h, args, NULL, 0, SHIM_RUNTIME_TIMEOUT_MS, err);
+}
+
+/* Runs argv with stdio as its fds 0-2, in a session of its own (what it
+ * leaves running must not share cribd's), and waits up to timeout_ms.
+ * Returns its wait status. Errors: CRIB_TIMEOUT, CRIB_INTERNAL. */
+static int run_with_stdio(const char *const *argv, const int stdio[3], int timeout_ms,
+                          int *ret_status, struct crib_err *err)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t none;
+    _cleanup_close_ int pidfd = -1;
+    struct pollfd pfd;
+    pid_t pid;
+    int r;
+
+    posix_spawn_file_actions_init(&fa);
+    for (int i = 0; i < 3; i++)
+        posix_spawn_file_actions_adddup2(&fa, stdio[i], i);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    posix_spawnattr_init(&attr);
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
+    r = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *)argv, (char *const *)shim_env);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    if (r != 0)
+        return crib_fail(err, CRIB_INTERNAL, r, "run %s", argv[0]);
+    pidfd = pidfd_open(pid, 0);
+    pfd = (struct pollfd){.fd = pidfd, .events = POLLIN};
+    while (pidfd >= 0 && (r = poll(&pfd, 1, timeout_ms)) < 0 && errno == EINTR)
+        ;
+    if (pidfd >= 0 && r == 0)
+        kill(pid, SIGKILL);
+    while (waitpid(pid, ret_status, 0) < 0)
+        if (errno != EINTR)
+            return crib_fail(err, CRIB_INTERNAL, errno, "wait for %s", argv[0]);
+    if (pidfd >= 0 && r == 0)
+        return crib_fail(err, CRIB_TIMEOUT, 0, "%s did not finish within %d ms", argv[0],
+                         timeout_ms);
+    return 0;
+}
+
+/* The message of the last error in a runtime's JSON log (--log-format=json),
+ * or NULL; free() it. */
+static char *json_log_error(const char *path)
+{
+    _cleanup_free_ char *text = NULL;
+    char *line, *save = NULL, *msg = NULL;
+    struct crib_err ignored;
+
+    if (fs_read_file(path, 1 << 20, &text, NULL, &ignored) < 0)
+        return NULL;
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        struct json_object *o = json_tokener_parse(line), *level, *m;
+
+        if (o && json_object_object_get_ex(o, "level", &level) &&
+            strcmp(json_object_get_string(level), "error") == 0 &&
+            json_object_object_get_ex(o, "msg", &m)) {
+            free(msg);
+            msg = xstrdup(json_object_get_string(m));
+        }
+        json_object_put(o);
+    }
+    return msg;
+}
+
+int shim_start_joined(const struct oci_handler *h, const char *id, const char *bundle,
+                      const struct proc_identity *waiter, int timeout_ms, struct crib_err *err)
+{
+    const char *argv[SHIM_RUNTIME_MAX_ARGS];
+    char bin[PATH_MAX];
+    _cleanup_free_ char *root_arg = NULL, *log = xasprintf("%s/start.log", bundle);
+    _cleanup_free_ char *log_arg = xasprintf("--log=%s", log), *msg = NULL;
+    _cleanup_close_ int pidfd = proc_open_identified(waiter);
+    int stdio[3] = {-1, -1, -1}, status = 0, r;
+    size_t n = 0;
+
+    if (pidfd < 0)
+        return crib_fail(err, CRIB_STATE, ESRCH, "container %s: its process has gone", id);
+    r = shim_runtime_argv(h, bin, sizeof(bin), argv, &n, &root_arg, err);
+    if (r < 0)
+        return r;
+    /* runsc's own errors go to the log: its stderr is the container's. */
+    argv[n++] = log_arg;
+    argv[n++] = "--log-format=json";
+    argv[n++] = "start";
+    argv[n++] = id;
+    argv[n] = NULL;
+    for (int i = 0; i < 3 && r >= 0; i++) {
+        stdio[i] = (int)syscall(SYS_pidfd_getfd, pidfd, i, 0);
+        if (stdio[i] < 0)
+            r = crib_fail(err, CRIB_INTERNAL, errno, "container %s: take its stdio", id);
+    }
+    unlink(log);
+    if (r >= 0)
+        r = run_with_stdio(argv, stdio, timeout_ms > 0 ? timeout_ms : SHIM_RUNTIME_TIMEOUT_MS,
+                           &status, err);
+    for (int i = 0; i < 3; i++)
+        if (stdio[i] >= 0)
+            close(stdio[i]);
+    if (r < 0)
+        return crib_wrap(err, "%s start %s", h->name, id);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        msg = json_log_error(log);
+        return crib_fail(err, CRIB_INTERNAL, 0, "%s start: %s", h->name,
+                         msg ? msg : "failed without a message");
+    }
+    if (pidfd_send_signal(pidfd, SIGUSR1, NULL, 0) < 0)
+        return crib_fail(err, CRIB_INTERNAL, errno, "container %s: tell its waiter", id);
+    return 0;
+}
+
 int shim_state(const struct oci_handler *h, const char *id, char *status, size_t size,
                struct crib_err *err)
 {
-    const char *argv[6];
+    const char *argv[SHIM_RUNTIME_MAX_ARGS];
     char bin[PATH_MAX];
     _cleanup_free_ char *root_arg = NULL;
     struct proc_result res;
@@ -411,13 +563,14 @@ const char **shim_exec_argv(const struct oci_handler *h, const char *id, const c
 
     while (argv[n_args])
         n_args++;
-    full = xcalloc(n_args + 10, sizeof(*full));
+    full = xcalloc(n_args + SHIM_RUNTIME_MAX_ARGS, sizeof(*full));
     if (shim_runtime_argv(h, bin, PATH_MAX, full, &n, ret_root_arg, err) < 0)
         return NULL;
     *ret_pid_arg = xasprintf("--pid-file=%s", pidfile);
     full[n++] = "exec";
     full[n++] = *ret_pid_arg;
-    if (tty)
+    /* runsc has no --tty: it gives the process a terminal when its stdin is one. */
+    if (tty && h->kind != HANDLER_RUNSC)
         full[n++] = "--tty";
     full[n++] = id;
     for (size_t i = 0; i < n_args; i++)

@@ -29,6 +29,9 @@ struct shim_create_request {
     const char *log_path; /* the CRI log file, or NULL: none */
     bool terminal, stdin_open, stdin_once;
     int timeout_ms;
+    /* runsc: the container joins the gVisor sandbox its spec names, and
+     * its process is crib-runsc's waiter (oci/runsc_main.c). */
+    bool joins_sandbox;
 };
 
 struct shim_exit {
@@ -48,6 +51,18 @@ int shim_create(const struct shim_paths *paths, const struct oci_handler *h,
 
 /* `<runtime> start ID`. Errors: CRIB_STATE, CRIB_INTERNAL with the runtime's message. */
 int shim_start(const struct oci_handler *h, const char *id, int timeout_ms, struct crib_err *err);
+
+/* `<runtime> kill ID SIG`. Errors: CRIB_INTERNAL with the runtime's message
+ * (also when the container is not running). */
+int shim_kill(const struct oci_handler *h, const char *id, int sig, struct crib_err *err);
+
+/* Starts a container that joins a gVisor sandbox (joins_sandbox):
+ * `runsc start` runs with the stdio its waiter holds (conmon's pipes or
+ * terminal), then the waiter is told to wait for the container.
+ * Errors: CRIB_STATE (the waiter has gone), CRIB_TIMEOUT, CRIB_INTERNAL with
+ * runsc's message. */
+int shim_start_joined(const struct oci_handler *h, const char *id, const char *bundle,
+                      const struct proc_identity *waiter, int timeout_ms, struct crib_err *err);
 
 /* `<runtime> state ID`: copies the status ("created", "running", "stopped",
  * "paused") into status. Errors: CRIB_NOT_FOUND, CRIB_INTERNAL. */

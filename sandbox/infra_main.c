@@ -2,12 +2,14 @@
  * (design.md: no pause image). cribd runs it; it makes the PID namespace,
  * prints the pid of its child there (PID 1) and exits; that child reaps
  * whatever is reparented to it and otherwise sleeps in sigwaitinfo, using
- * no CPU. cribd ends it with SIGKILL. Static and libc-only: a pod costs a
+ * no CPU. cribd ends it with SIGKILL. With --sandbox it is the init of a
+ * gVisor sandbox instead. Static and libc-only: a pod costs a
  * few pages for it. */
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +51,10 @@ int main(int argc, char **argv)
 {
     pid_t pid;
 
+    /* The first container of a gVisor sandbox (oci/gvisor.c): the sandbox
+     * is the PID namespace, and this is its init already. */
+    if (argc > 1 && strcmp(argv[1], "--sandbox") == 0)
+        init_loop();
     /* A pod with a user namespace of its own (argv[1], its pin) gets a PID
      * namespace that namespace owns, or its containers could not join it. */
     if (argc > 1) {

@@ -115,7 +115,16 @@ static bool is_pod_id(const char *s)
 /* A READY pod whose network no longer is what ADD made (CHECK fails: an
  * interface deleted, an address lost while cribd was down) is NOTREADY, so
  * the kubelet makes it anew. */
-static int check_networks(struct sandbox_ctx *ctx, struct crib_err *err)
+static bool listed(const char *const *names, const char *name)
+{
+    for (; names && *names; names++)
+        if (strcmp(*names, name) == 0)
+            return true;
+    return false;
+}
+
+static int check_networks(struct sandbox_ctx *ctx, const char *const *sandboxed_handlers,
+                          struct crib_err *err)
 {
     struct pod_record **list = NULL;
     size_t n = 0;
@@ -125,7 +134,9 @@ static int check_networks(struct sandbox_ctx *ctx, struct crib_err *err)
         _cleanup_free_ char *dir = pod_dir(ctx, list[i]->id);
         struct crib_err check;
 
-        if (r >= 0 && list[i]->state == POD_READY && podnet_check(&ctx->cni, dir, &check) < 0) {
+        if (r >= 0 && list[i]->state == POD_READY &&
+            !listed(sandboxed_handlers, list[i]->runtime_handler) &&
+            podnet_check(&ctx->cni, dir, &check) < 0) {
             log_warn("pod %s: %s: it is NOTREADY now", list[i]->id, check.msg);
             r = pods_set_state(ctx->store, list[i]->id, POD_NOTREADY, err);
         }
@@ -155,7 +166,8 @@ static int mark_broken(struct sandbox_ctx *ctx, struct crib_err *err)
     return r;
 }
 
-static int reconcile(struct sandbox_ctx *ctx, struct crib_err *err)
+static int reconcile(struct sandbox_ctx *ctx, const char *const *sandboxed_handlers,
+                     struct crib_err *err)
 {
     _cleanup_closedir_ DIR *d = opendir(ctx->pods_dir);
     struct dirent *de;
@@ -180,12 +192,13 @@ static int reconcile(struct sandbox_ctx *ctx, struct crib_err *err)
     }
     if (r >= 0)
         r = mark_broken(ctx, err);
-    return r < 0 ? r : check_networks(ctx, err);
+    return r < 0 ? r : check_networks(ctx, sandboxed_handlers, err);
 }
 
 int sandbox_open(struct store *store, const char *state_dir, const struct cniconf_dirs *cni,
                  const char *infra_binary, const struct cgroup_driver *cgroup_driver,
-                 struct sandbox_ctx **ret_ctx, struct crib_err *err)
+                 const char *const *sandboxed_handlers, struct sandbox_ctx **ret_ctx,
+                 struct crib_err *err)
 {
     struct sandbox_ctx *ctx = xcalloc(1, sizeof(*ctx));
     int r;
@@ -207,7 +220,7 @@ int sandbox_open(struct store *store, const char *state_dir, const struct cnicon
     if (r >= 0)
         r = cgroup_layout_detect(NULL, &ctx->cgroups, err);
     if (r >= 0)
-        r = reconcile(ctx, err);
+        r = reconcile(ctx, sandboxed_handlers, err);
     if (r < 0) {
         sandbox_close(ctx);
         return r;

@@ -48,11 +48,15 @@ typedef void (*pod_observer_fn)(void *arg, const char *id, enum pod_change chang
 /* Opens the pods' state under state_dir/pods and removes what a crash left
  * half-made (a pod dir without a record, its network included). cni must
  * outlive the context. infra_binary is crib-infra, the init of pods that
- * share a PID namespace; cgroup_driver names the pods' cgroup parents. Errors: CRIB_INTERNAL. Free
+ * share a PID namespace; cgroup_driver names the pods' cgroup parents.
+ * sandboxed_handlers (NULL-terminated) name the handlers whose pods are
+ * one sandbox that owns their network (runsc's stack takes the addresses
+ * CNI gave): their networks are not CHECKed at start-up. Errors: CRIB_INTERNAL. Free
  * with sandbox_close(). */
 int sandbox_open(struct store *store, const char *state_dir, const struct cniconf_dirs *cni,
                  const char *infra_binary, const struct cgroup_driver *cgroup_driver,
-                 struct sandbox_ctx **ret_ctx, struct crib_err *err);
+                 const char *const *sandboxed_handlers, struct sandbox_ctx **ret_ctx,
+                 struct crib_err *err);
 void sandbox_close(struct sandbox_ctx *ctx);
 
 /* Sets the one observer (NULL: none); returns once no call of the old one runs. */
