@@ -876,6 +876,41 @@ int cri_reopen_container_log(struct cri_call *call, const ProtobufCMessage *req,
     return 0;
 }
 
+int cri_validate_checkpoint(const ProtobufCMessage *req, struct crib_err *err)
+{
+    const Runtime__V1__CheckpointContainerRequest *in =
+        (const Runtime__V1__CheckpointContainerRequest *)req;
+    int r = cri_validate_container_id(req, err);
+
+    if (r < 0)
+        return r;
+    if (!in->location || in->location[0] != '/')
+        return crib_fail(err, CRIB_INVALID, 0, "location must be an absolute path, not '%s'",
+                         in->location ? in->location : "");
+    if (in->timeout < 0)
+        return crib_fail(err, CRIB_INVALID, 0, "timeout must not be negative");
+    return 0;
+}
+
+int cri_checkpoint_container(struct cri_call *call, const ProtobufCMessage *req,
+                             ProtobufCMessage **ret_resp, struct crib_err *err)
+{
+    const Runtime__V1__CheckpointContainerRequest *in =
+        (const Runtime__V1__CheckpointContainerRequest *)req;
+    _cleanup_free_ char *id = NULL;
+    int r = resolve(call, in->container_id, &id, err);
+
+    if (r >= 0)
+        r = ctr_checkpoint(call->rt->containers, id, in->location, in->timeout, err);
+    if (r < 0)
+        return r;
+    log_info("container %s checkpointed to %s", id, in->location);
+    *ret_resp = &CRI_NEW(call, Runtime__V1__CheckpointContainerResponse,
+                         runtime__v1__checkpoint_container_response__init)
+                     ->base;
+    return 0;
+}
+
 int cri_exec_sync(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,
                   struct crib_err *err)
 {

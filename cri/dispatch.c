@@ -75,7 +75,7 @@ const struct cri_method cri_methods[] = {
        cri_update_runtime_config, cri_validate_update_runtime_config, 0),
     RT(Status, status_request, status_response, cri_status, NULL, CRI_QUIET),
     RT(CheckpointContainer, checkpoint_container_request, checkpoint_container_response,
-       cri_unimplemented, NULL, CRI_LONG),
+       cri_checkpoint_container, cri_validate_checkpoint, CRI_LONG),
     RT(GetContainerEvents, get_events_request, container_event_response, cri_get_container_events,
        NULL, CRI_STREAM),
     RT(ListMetricDescriptors, list_metric_descriptors_request, list_metric_descriptors_response,

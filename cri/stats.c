@@ -196,7 +196,7 @@ static Runtime__V1__ContainerAttributes *container_attributes(struct cri_call *c
  * while the container view is read-locked; the measuring happens after. */
 struct ctr_pick {
     Runtime__V1__ContainerAttributes *attributes;
-    const char *id, *pod_id;
+    const char *id, *pod_id, *handler;
     bool has_cgroup; /* only a created or running container has one */
 };
 
@@ -206,8 +206,37 @@ static struct ctr_pick pick_of(struct cri_call *call, const struct ctr_record *c
         .attributes = container_attributes(call, c),
         .id = arena_strdup(&call->arena, c->id),
         .pod_id = arena_strdup(&call->arena, c->pod_id),
+        .handler = arena_strdup(&call->arena, c->handler),
         .has_cgroup = c->state == CTR_CREATED || c->state == CTR_RUNNING,
     };
+}
+
+/* A container in a gVisor sandbox is measured by runsc: the host's cgroups
+ * see the sandbox as a whole. Returns false for one with a cgroup of its
+ * own, or when runsc could not say (it reads as no usage then). */
+static bool runtime_sample(struct cri_call *call, const struct ctr_pick *c, struct cg_sample *ret)
+{
+    struct shim_stats st;
+    struct crib_err err;
+    int r;
+
+    memset(ret, 0, sizeof(*ret));
+    ret->timestamp_ns = clock_ns(CLOCK_REALTIME);
+    ret->monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+    r = ctr_runtime_stats(call->rt->containers, c->handler, c->id, &st, &err);
+    if (r == 1)
+        return false;
+    if (r < 0) {
+        log_debug("stats of %s: %s", c->id, err.msg);
+        return true;
+    }
+    ret->has = CG_CPU_USAGE | CG_MEM_USAGE | CG_MEM_WORKING_SET | CG_PIDS_CURRENT;
+    ret->cpu_usage_ns = st.cpu_usage_ns;
+    /* gVisor's usage is what its sentry has mapped for the container: no
+     * page cache of the host's to take off. */
+    ret->mem_usage_bytes = ret->mem_working_set_bytes = st.mem_usage_bytes;
+    ret->pids_current = st.pids;
+    return true;
 }
 
 /* One container's stats; *ret_sample (if not NULL) gets its cgroup sample. */
@@ -220,7 +249,8 @@ static Runtime__V1__ContainerStats *container_stats(struct cri_call *call, const
         CRI_NEW(call, Runtime__V1__ContainerStats, runtime__v1__container_stats__init);
     struct cg_sample s;
 
-    cri_cgroup_sample(call, c->id, c->has_cgroup ? dir : NULL, &s);
+    if (!c->has_cgroup || !runtime_sample(call, c, &s))
+        cri_cgroup_sample(call, c->id, c->has_cgroup ? dir : NULL, &s);
     o->attributes = c->attributes;
     o->cpu = cpu_of(call, c->id, &s);
     o->memory = memory_of(call, &s);

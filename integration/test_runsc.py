@@ -283,3 +283,42 @@ def test_crash_while_making_the_sandbox(make_cribd, registry, busybox, api, work
     finally:
         d.kill()
         subprocess.run(["ip", "link", "del", d.bridge], capture_output=True)
+
+
+def test_stats_come_from_gvisors_own_accounting(gv):
+    e, pb = gv, gv.pb
+    busy = create(e, "busy", "sh", "-c", "while :; do :; done")
+    idle = create(e, "idle", "sleep", "600")
+
+    def stats(cid):
+        return e.rt.ContainerStats(pb.ContainerStatsRequest(container_id=cid)).stats
+
+    first = stats(busy)
+    time.sleep(1.5)
+    second = stats(busy)
+    # The host's cgroups see only the sandbox; runsc tells each container apart.
+    used = second.cpu.usage_core_nano_seconds.value - first.cpu.usage_core_nano_seconds.value
+    assert used > 300_000_000, used
+    assert second.cpu.usage_nano_cores.value > 300_000_000
+    assert second.memory.working_set_bytes.value > 0
+    quiet = stats(idle)
+    time.sleep(1)
+    quiet2 = stats(idle)
+    assert quiet2.cpu.usage_core_nano_seconds.value - quiet.cpu.usage_core_nano_seconds.value < 100_000_000
+    listed = {s.attributes.id for s in e.rt.ListContainerStats(pb.ListContainerStatsRequest()).stats}
+    assert listed == {busy, idle}
+
+
+def test_checkpoint_is_refused_with_the_reason_and_the_container_runs_on(gv):
+    e, pb = gv, gv.pb
+    cid = create(e, "count", "sh", "-c", "i=0; while true; do echo count $i; i=$((i+1)); sleep 0.2; done")
+    location = os.path.join(e.workdir, "count.tar")
+    with pytest.raises(grpc.RpcError) as err:
+        e.rt.CheckpointContainer(pb.CheckpointContainerRequest(container_id=cid, location=location))
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "gVisor issue 1956" in err.value.details()
+    assert not os.path.exists(location)
+    assert runsc_list(e.d)[cid] == "running" and runsc_list(e.d)[e.pod] == "running"
+    before = len(log_lines(e, "count"))
+    time.sleep(0.6)
+    assert len(log_lines(e, "count")) > before

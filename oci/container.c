@@ -646,6 +646,16 @@ int ctr_create(struct ctr_ctx *ctx, const struct ctr_pod *pod, const char *handl
     return 0;
 }
 
+int ctr_runtime_stats(struct ctr_ctx *ctx, const char *handler, const char *id,
+                      struct shim_stats *ret, struct crib_err *err)
+{
+    struct oci_handler *h = find_handler(ctx, handler);
+
+    if (!h || h->kind != HANDLER_RUNSC)
+        return 1;
+    return shim_events_stats(h, id, ret, err);
+}
+
 bool ctr_handler_sandboxed(struct ctr_ctx *ctx, const char *handler)
 {
     struct oci_handler *h = find_handler(ctx, handler);
@@ -957,6 +967,11 @@ int ctr_running(struct ctr_ctx *ctx, const char *id, struct oci_handler **ret_ha
     if (r >= 0)
         *ret_bundle = bundle_of(ctx, id);
     return r;
+}
+
+char *ctr_upper_dir(const struct ctr_ctx *ctx, const char *id)
+{
+    return xasprintf("%s/%s/upper", ctx->layers_dir, id);
 }
 
 const struct shim_paths *ctr_shim_paths(const struct ctr_ctx *ctx)

@@ -122,6 +122,22 @@ int ctr_create(struct ctr_ctx *ctx, const struct ctr_pod *pod, const char *handl
                const struct ctr_image *image, const struct ctr_config *cfg, char **ret_id,
                struct crib_err *err);
 
+/* Checkpoints running container id into one archive at location
+ * (oci/ckptarchive.h: 0600, root's, never left partial) within timeout_s
+ * (0: a default); the container keeps running. Errors: CRIB_NOT_FOUND,
+ * CRIB_STATE (not running; CRIU cannot work on this machine, with criu's
+ * reason; a runsc container, which shares its pod's sandbox), CRIB_TIMEOUT,
+ * CRIB_INTERNAL with the runtime's message. */
+int ctr_checkpoint(struct ctr_ctx *ctx, const char *id, const char *location, int64_t timeout_s,
+                   struct crib_err *err);
+
+/* Container id's usage from its runtime's own accounting, for a handler
+ * whose containers the host's cgroups cannot see apart (runsc). Returns 1
+ * when handler's containers have cgroups of their own (read those).
+ * Errors: CRIB_INTERNAL. */
+int ctr_runtime_stats(struct ctr_ctx *ctx, const char *handler, const char *id,
+                      struct shim_stats *ret, struct crib_err *err);
+
 /* Whether the pods of handler ("" default) are each one sandbox that
  * their containers join (runsc), made by ctr_sandbox_create. */
 bool ctr_handler_sandboxed(struct ctr_ctx *ctx, const char *handler);

@@ -85,5 +85,8 @@ struct shim_paths;
 int ctr_running(struct ctr_ctx *ctx, const char *id, struct oci_handler **ret_handler,
                 char **ret_bundle, struct crib_err *err);
 
+/* Container id's writable layer (its overlay upper dir); free() it. */
+char *ctr_upper_dir(const struct ctr_ctx *ctx, const char *id);
+
 /* The shim's paths (exit files, attach sockets); borrowed from ctx. */
 const struct shim_paths *ctr_shim_paths(const struct ctr_ctx *ctx);

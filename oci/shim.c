@@ -432,6 +432,51 @@ int shim_start_joined(const struct oci_handler *h, const char *id, const char *b
     return 0;
 }
 
+/* The number at the JSON path keys (NULL-terminated) below o, or 0. */
+static uint64_t json_u64_at(struct json_object *o, const char *const *keys)
+{
+    for (; *keys && o; keys++)
+        if (!json_object_object_get_ex(o, *keys, &o))
+            return 0;
+    return o ? (uint64_t)json_object_get_int64(o) : 0;
+}
+
+int shim_events_stats(const struct oci_handler *h, const char *id, struct shim_stats *ret,
+                      struct crib_err *err)
+{
+    const char *argv[SHIM_RUNTIME_MAX_ARGS];
+    char bin[PATH_MAX];
+    _cleanup_free_ char *root_arg = NULL;
+    struct proc_result res;
+    struct json_object *o, *data;
+    size_t n = 0;
+    int r = shim_runtime_argv(h, bin, sizeof(bin), argv, &n, &root_arg, err);
+
+    if (r < 0)
+        return r;
+    argv[n++] = "events";
+    argv[n++] = "--stats";
+    argv[n++] = id;
+    argv[n] = NULL;
+    r = proc_run_io(argv, shim_env, NULL, 0, SHIM_RUNTIME_TIMEOUT_MS, SHIM_RUNTIME_MAX_OUTPUT, &res,
+                    err);
+    if (r < 0)
+        return crib_wrap(err, "%s events %s", h->name, id);
+    o = res.exit_code == 0 ? json_tokener_parse(res.output) : NULL;
+    if (!o || !json_object_object_get_ex(o, "data", &data)) {
+        r = crib_fail(err, CRIB_INTERNAL, 0, "%s events %s: %.200s", h->name, id,
+                      *res.errout ? res.errout : res.output);
+    } else {
+        ret->cpu_usage_ns = json_u64_at(data, (const char *[]){"cpu", "usage", "total", NULL});
+        ret->mem_usage_bytes =
+            json_u64_at(data, (const char *[]){"memory", "usage", "usage", NULL});
+        ret->pids = json_u64_at(data, (const char *[]){"pids", "current", NULL});
+    }
+    json_object_put(o);
+    proc_result_done(&res);
+    return r;
+}
+
 int shim_state(const struct oci_handler *h, const char *id, char *status, size_t size,
                struct crib_err *err)
 {

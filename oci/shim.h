@@ -64,6 +64,17 @@ int shim_kill(const struct oci_handler *h, const char *id, int sig, struct crib_
 int shim_start_joined(const struct oci_handler *h, const char *id, const char *bundle,
                       const struct proc_identity *waiter, int timeout_ms, struct crib_err *err);
 
+/* A container's usage as gVisor's own accounting has it: the host's
+ * cgroups see only the whole sandbox. */
+struct shim_stats {
+    uint64_t cpu_usage_ns, mem_usage_bytes, pids;
+};
+
+/* `runsc events --stats ID`. Errors: CRIB_INTERNAL (runsc failed, or said
+ * something that is not its stats). */
+int shim_events_stats(const struct oci_handler *h, const char *id, struct shim_stats *ret,
+                      struct crib_err *err);
+
 /* `<runtime> state ID`: copies the status ("created", "running", "stopped",
  * "paused") into status. Errors: CRIB_NOT_FOUND, CRIB_INTERNAL. */
 int shim_state(const struct oci_handler *h, const char *id, char *status, size_t size,
