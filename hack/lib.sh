@@ -5,8 +5,8 @@
 BUILD_PKGS="cmake make gcc pkg-config git libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
   libjson-c-dev libseccomp-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libarchive-dev
   libisal-dev libzstd-dev zlib1g-dev"
-# runsc: gVisor, the RuntimeClass handler "runsc" (oci/gvisor.c).
-RUN_PKGS="runc runsc conmon containernetworking-plugins iproute2 iptables"
+# runsc: gVisor, the RuntimeClass handler "runsc" (oci/gvisor.c); criu: CheckpointContainer under runc.
+RUN_PKGS="runc runsc criu conmon containernetworking-plugins iproute2 iptables"
 # What the tests need on top: the independent CRI client and the format check.
 TEST_PKGS="python3-grpcio python3-grpc-tools python3-pytest python3-pytest-timeout clang-format
   docker-registry openssl

@@ -322,3 +322,23 @@ def test_checkpoint_is_refused_with_the_reason_and_the_container_runs_on(gv):
     before = len(log_lines(e, "count"))
     time.sleep(0.6)
     assert len(log_lines(e, "count")) > before
+
+
+def test_exec_and_attach_through_the_streaming_server(gv):
+    from spdy_client import run_exec
+    e, pb = gv, gv.pb
+    cid = create(e, "sleeper", "sleep", "3600")
+
+    def url(cmd, **kw):
+        return e.rt.Exec(pb.ExecRequest(container_id=cid, cmd=cmd, stdout=True, **kw)).url
+
+    r = run_exec(url(["sh", "-c", "echo out; echo err >&2; exit 3"], stderr=True))
+    assert (r.stdout, r.stderr, r.exit_code) == (b"out\n", b"err\n", 3)
+    data = b"".join(b"line %d\n" % i for i in range(2000))
+    r = run_exec(url(["cat"], stdin=True, stderr=True), stdin=data)
+    assert r.stdout == data and r.exit_code == 0
+    # A terminal: cribd's pty is the process's own under gVisor, so its line
+    # discipline echoes and ends the line at the carriage return.
+    r = run_exec(url(["sh", "-c", "read x; echo got-$x"], stdin=True, tty=True),
+                 stdin=b"abc\r", stderr=False, tty=True, resize=(80, 24), close_stdin=False)
+    assert r.stdout == b"abc\r\ngot-abc\r\n" and r.exit_code == 0, r.stdout

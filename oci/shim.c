@@ -614,9 +614,11 @@ const char **shim_exec_argv(const struct oci_handler *h, const char *id, const c
     *ret_pid_arg = xasprintf("--pid-file=%s", pidfile);
     full[n++] = "exec";
     full[n++] = *ret_pid_arg;
-    /* runsc has no --tty: it gives the process a terminal when its stdin is one. */
-    if (tty && h->kind != HANDLER_RUNSC)
-        full[n++] = "--tty";
+    /* runsc has no --tty: a console socket is what makes it treat the
+     * stdio it passes on as a terminal; without --detach it never opens the
+     * socket, since the stdio is the terminal already (runsc/cmd/exec.go). */
+    if (tty)
+        full[n++] = h->kind == HANDLER_RUNSC ? "--console-socket=/dev/null" : "--tty";
     full[n++] = id;
     for (size_t i = 0; i < n_args; i++)
         full[n++] = argv[i];

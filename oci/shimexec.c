@@ -70,9 +70,11 @@ static int make_pipes(struct exec_stdio *io, unsigned flags, struct crib_err *er
     return 0;
 }
 
-/* A raw pty: the runtime puts the container's own terminal behind it, and
- * ours must pass bytes through unchanged (no echo, no line editing). */
-static int make_pty(struct exec_stdio *io, struct crib_err *err)
+/* The exec's terminal. runc puts the container's own terminal behind ours,
+ * which must then be raw and pass bytes through unchanged (no echo, no line
+ * editing); runsc makes ours the process's terminal itself, so it keeps the
+ * line discipline a terminal starts with. */
+static int make_pty(struct exec_stdio *io, bool raw, struct crib_err *err)
 {
     _cleanup_close_ int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     _cleanup_close_ int slave = -1;
@@ -84,8 +86,9 @@ static int make_pty(struct exec_stdio *io, struct crib_err *err)
     slave = open(io->pts, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave < 0 || tcgetattr(slave, &t) < 0)
         return crib_fail(err, CRIB_INTERNAL, errno, "open %s", io->pts);
-    cfmakeraw(&t);
-    if (tcsetattr(slave, TCSANOW, &t) < 0)
+    if (raw)
+        cfmakeraw(&t);
+    if (raw && tcsetattr(slave, TCSANOW, &t) < 0)
         return crib_fail(err, CRIB_INTERNAL, errno, "raw mode on %s", io->pts);
     io->parent[1] = fcntl(master, F_DUPFD_CLOEXEC, 3);
     if (io->parent[1] < 0)
@@ -148,7 +151,8 @@ int shim_exec_start(const struct oci_handler *h, const char *id, const char *bun
         shim_exec_argv(h, id, argv, flags & SHIM_EXEC_TTY, pidfile, bin, &root_arg, &pid_arg, err);
     if (!full)
         return crib_err_ret(err);
-    r = flags & SHIM_EXEC_TTY ? make_pty(&io, err) : make_pipes(&io, flags, err);
+    r = flags & SHIM_EXEC_TTY ? make_pty(&io, h->kind != HANDLER_RUNSC, err)
+                              : make_pipes(&io, flags, err);
     if (r >= 0)
         r = spawn_exec(full, &io, &pid, err);
     if (r < 0) {
