@@ -249,6 +249,18 @@ static int pf_connect(void *ctx, uint16_t port, int *ret_fd, struct crib_err *er
 
     if (r < 0)
         return r;
+    /* A gVisor sandbox's listeners live in its own network stack, which
+     * holds the pod's address: they are reached there from the node, as the
+     * node reaches any pod. */
+    if (pod->net_mode != POD_NS_NODE &&
+        ctr_handler_sandboxed(t->rt->containers, pod->runtime_handler)) {
+        if (!*pod->ip)
+            r = crib_fail(err, CRIB_STATE, 0, "pod %s has no address", t->pod_id);
+        else
+            r = ns_connect(-1, pod->ip, port, ret_fd, err);
+        pod_record_free(pod);
+        return r;
+    }
     netns = pod_open_netns(t->rt->pods, pod);
     /* Only a host-network pod lives in cribd's own namespace; a pod without one left is stopped. */
     if (netns < 0 && pod->net_mode != POD_NS_NODE)

@@ -342,3 +342,21 @@ def test_exec_and_attach_through_the_streaming_server(gv):
     r = run_exec(url(["sh", "-c", "read x; echo got-$x"], stdin=True, tty=True),
                  stdin=b"abc\r", stderr=False, tty=True, resize=(80, 24), close_stdin=False)
     assert r.stdout == b"abc\r\ngot-abc\r\n" and r.exit_code == 0, r.stdout
+
+
+def test_port_forward_reaches_a_listener_in_the_sandbox(gv):
+    from spdy_client import port_forward
+    e, pb = gv, gv.pb
+    create(e, "echo", "busybox", "nc", "-ll", "-p", "8080", "-e", "/bin/cat")
+    url = e.rt.PortForward(pb.PortForwardRequest(pod_sandbox_id=e.pod, port=[8080])).url
+    data = b""
+    deadline = time.time() + 10
+    while data != b"hello\n" and time.time() < deadline:
+        data, err = port_forward(url, 8080, b"hello\n")
+        if data != b"hello\n":
+            time.sleep(0.2)
+            url = e.rt.PortForward(pb.PortForwardRequest(pod_sandbox_id=e.pod, port=[8080])).url
+    assert data == b"hello\n", err
+    url = e.rt.PortForward(pb.PortForwardRequest(pod_sandbox_id=e.pod, port=[8081])).url
+    data, err = port_forward(url, 8081, b"x")
+    assert data == b"" and "8081" in err

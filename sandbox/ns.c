@@ -228,6 +228,7 @@ int ns_unpin(const char *dir, struct crib_err *err)
 
 struct connect_job {
     int netns_fd;
+    const char *ip; /* NULL: loopback, IPv4 then IPv6 */
     uint16_t port;
     int fd;     /* the connected socket */
     int errnum; /* or why not */
@@ -237,17 +238,21 @@ struct connect_job {
  * session for the kernel's two minutes. */
 #define NS_CONNECT_TIMEOUT_MS 5000
 
-static int connect_to(int family, uint16_t port)
+/* Connects to ip (NULL: loopback) of family, port. Returns the fd or -errno. */
+static int connect_to(int family, const char *ip, uint16_t port)
 {
     struct sockaddr_in in4 = {
         .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct sockaddr_in6 in6 = {
         .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_LOOPBACK_INIT};
-    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    struct pollfd p = {.events = POLLOUT};
     socklen_t len = sizeof(int);
-    int r, e = 0;
+    int fd, r, e = 0;
 
+    if (ip && inet_pton(family, ip,
+                        family == AF_INET ? (void *)&in4.sin_addr : (void *)&in6.sin6_addr) != 1)
+        return -EINVAL;
+    fd = p.fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return -errno;
     r = family == AF_INET ? connect(fd, (struct sockaddr *)&in4, sizeof(in4))
@@ -279,10 +284,18 @@ static void *connect_in_netns(void *arg)
         job->errnum = errno;
         return NULL;
     }
-    fd = connect_to(AF_INET, job->port);
+    if (job->ip) {
+        fd = connect_to(strchr(job->ip, ':') ? AF_INET6 : AF_INET, job->ip, job->port);
+        if (fd < 0)
+            job->errnum = -fd;
+        else
+            job->fd = fd;
+        return NULL;
+    }
+    fd = connect_to(AF_INET, NULL, job->port);
     /* A listener on ::1 only (IPv6-only services) is found too. */
     if (fd == -ECONNREFUSED) {
-        int fd6 = connect_to(AF_INET6, job->port);
+        int fd6 = connect_to(AF_INET6, NULL, job->port);
 
         if (fd6 >= 0)
             fd = fd6;
@@ -296,7 +309,12 @@ static void *connect_in_netns(void *arg)
 
 int ns_connect_loopback(int netns_fd, uint16_t port, int *ret_fd, struct crib_err *err)
 {
-    struct connect_job job = {.netns_fd = netns_fd, .port = port, .fd = -1};
+    return ns_connect(netns_fd, NULL, port, ret_fd, err);
+}
+
+int ns_connect(int netns_fd, const char *ip, uint16_t port, int *ret_fd, struct crib_err *err)
+{
+    struct connect_job job = {.netns_fd = netns_fd, .ip = ip, .port = port, .fd = -1};
     pthread_t t;
     int r = pthread_create(&t, NULL, connect_in_netns, &job);
 
@@ -305,7 +323,7 @@ int ns_connect_loopback(int netns_fd, uint16_t port, int *ret_fd, struct crib_er
     pthread_join(t, NULL);
     if (job.fd < 0)
         return crib_fail(err, job.errnum == ECONNREFUSED ? CRIB_UNAVAILABLE : CRIB_INTERNAL,
-                         job.errnum, "dial tcp localhost:%u", port);
+                         job.errnum, "dial tcp %s:%u", ip ? ip : "localhost", port);
     *ret_fd = job.fd;
     return 0;
 }

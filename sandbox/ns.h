@@ -54,3 +54,7 @@ const char *ns_name(enum ns_kind kind);
  * thread. *ret_fd is the caller's. Errors: CRIB_UNAVAILABLE (nothing listens,
  * with the errno), CRIB_INTERNAL. */
 int ns_connect_loopback(int netns_fd, uint16_t port, int *ret_fd, struct crib_err *err);
+
+/* As ns_connect_loopback, to ip (IPv4 or IPv6 text) instead; NULL is
+ * loopback. Errors: also CRIB_INTERNAL with EINVAL for a bad ip. */
+int ns_connect(int netns_fd, const char *ip, uint16_t port, int *ret_fd, struct crib_err *err);
