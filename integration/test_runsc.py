@@ -16,6 +16,7 @@ import pytest
 
 from crib import mounts_under
 from registry import busybox_image
+from test_containers import status, wait_exited
 
 RUNSC = shutil.which("runsc")
 if not RUNSC:
@@ -106,20 +107,6 @@ def create(e, name, *command, start=True):
     if start:
         e.rt.StartContainer(pb.StartContainerRequest(container_id=cid))
     return cid
-
-
-def status(e, cid):
-    return e.rt.ContainerStatus(e.pb.ContainerStatusRequest(container_id=cid)).status
-
-
-def wait_exited(e, cid, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        st = status(e, cid)
-        if st.state == e.pb.CONTAINER_EXITED:
-            return st
-        time.sleep(0.1)
-    raise AssertionError("container %s did not exit" % cid)
 
 
 def log_lines(e, name):

@@ -22,7 +22,7 @@ IMPLEMENTED = {"Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig", "Lis
                "ListContainerStats", "StreamContainerStats", "PodSandboxStats",
                "ListPodSandboxStats", "StreamPodSandboxStats", "ListMetricDescriptors",
                "ListPodSandboxMetrics", "StreamPodSandboxMetrics", "Exec", "Attach",
-               "PortForward"}
+               "PortForward", "CheckpointContainer"}
 
 
 def all_rpcs(pb):
@@ -215,10 +215,10 @@ def test_calls_are_logged_once_with_rpc_code_and_duration(make_cribd, api):
         rt = pb_grpc.RuntimeServiceStub(ch)
         rt.Version(pb.VersionRequest())
         with pytest.raises(grpc.RpcError):
-            rt.CheckpointContainer(pb.CheckpointContainerRequest(container_id="x"))
+            rt.StartContainer(pb.StartContainerRequest(container_id="x"))
     assert d.stop() == 0
     lines = [l for l in d.log_lines() if "rpc=" in l]
     assert any(re.search(r"level=debug rpc=Version req=\w+ code=0 took_ms=[0-9.]+ msg=ok", l)
                for l in lines), lines
-    assert sum("rpc=CheckpointContainer" in l for l in lines) == 1
-    assert any("level=warn rpc=CheckpointContainer" in l and "code=12" in l for l in lines)
+    assert sum("rpc=StartContainer" in l for l in lines) == 1
+    assert any("level=warn rpc=StartContainer" in l and "code=5" in l for l in lines)

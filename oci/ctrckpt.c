@@ -74,35 +74,6 @@ static int criu_check(struct crib_err *err)
     return r;
 }
 
-/* `runc checkpoint --leave-running` into images_dir. */
-static int runc_checkpoint(const struct oci_handler *h, const char *id, const char *images_dir,
-                           int timeout_ms, struct crib_err *err)
-{
-    const char *argv[HANDLER_MAX_FLAGS + 16];
-    char bin[PATH_MAX];
-    _cleanup_free_ char *root_arg = NULL, *image_arg = xasprintf("--image-path=%s", images_dir);
-    _cleanup_free_ char *work_arg = xasprintf("--work-path=%s", images_dir);
-    struct proc_result res;
-    size_t n = 0;
-    int r = shim_runtime_argv(h, bin, sizeof(bin), argv, &n, &root_arg, err);
-
-    if (r < 0)
-        return r;
-    argv[n++] = "checkpoint";
-    argv[n++] = image_arg;
-    argv[n++] = work_arg;
-    argv[n++] = "--leave-running";
-    argv[n++] = id;
-    argv[n] = NULL;
-    r = proc_run(argv, timeout_ms, CKPT_CRIU_MAX_OUTPUT, &res, err);
-    if (r < 0)
-        return crib_wrap(err, "%s checkpoint %s", h->name, id);
-    if (res.term_signal || res.exit_code != 0)
-        r = crib_fail(err, CRIB_INTERNAL, 0, "%s checkpoint %s: %.400s", h->name, id, res.output);
-    proc_result_done(&res);
-    return r;
-}
-
 static int64_t remaining_ms(int64_t deadline_ns)
 {
     int64_t left = (deadline_ns - clock_ns(CLOCK_MONOTONIC)) / 1000000;
@@ -126,7 +97,7 @@ static int checkpoint_runc(struct ctr_ctx *ctx, const struct oci_handler *h,
     if (r >= 0)
         r = fs_mkdir_p(images, 0700, err);
     if (r >= 0)
-        r = runc_checkpoint(h, c->id, images, (int)remaining_ms(deadline_ns), err);
+        r = shim_checkpoint(h, c->id, images, (int)remaining_ms(deadline_ns), err);
     CRASH_POINT("checkpoint-dumped");
     if (r >= 0) {
         diff_fd = open(diff, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -311,6 +311,16 @@ int shim_start(const struct oci_handler *h, const char *id, int timeout_ms, stru
                        err);
 }
 
+int shim_checkpoint(const struct oci_handler *h, const char *id, const char *images_dir,
+                    int timeout_ms, struct crib_err *err)
+{
+    _cleanup_free_ char *image_arg = xasprintf("--image-path=%s", images_dir);
+    _cleanup_free_ char *work_arg = xasprintf("--work-path=%s", images_dir);
+    const char *args[] = {"checkpoint", image_arg, work_arg, "--leave-running", id, NULL};
+
+    return run_runtime(h, args, NULL, 0, timeout_ms, err);
+}
+
 int shim_kill(const struct oci_handler *h, const char *id, int sig, struct crib_err *err)
 {
     char sig_arg[16];
@@ -441,71 +451,71 @@ static uint64_t json_u64_at(struct json_object *o, const char *const *keys)
     return o ? (uint64_t)json_object_get_int64(o) : 0;
 }
 
-int shim_events_stats(const struct oci_handler *h, const char *id, struct shim_stats *ret,
-                      struct crib_err *err)
+/* Runs `<runtime> args...` and parses what it prints as one JSON object
+ * (*ret: json_object_put() it), which must hold key. Errors: fail_code
+ * when the runtime failed, CRIB_INTERNAL when its output is not such an
+ * object; both carry what it said. */
+static int runtime_json(const struct oci_handler *h, const char *const *args, const char *key,
+                        enum crib_code fail_code, struct json_object **ret, struct crib_err *err)
 {
     const char *argv[SHIM_RUNTIME_MAX_ARGS];
     char bin[PATH_MAX];
     _cleanup_free_ char *root_arg = NULL;
     struct proc_result res;
-    struct json_object *o, *data;
+    struct json_object *o;
     size_t n = 0;
     int r = shim_runtime_argv(h, bin, sizeof(bin), argv, &n, &root_arg, err);
 
     if (r < 0)
         return r;
-    argv[n++] = "events";
-    argv[n++] = "--stats";
-    argv[n++] = id;
+    for (size_t i = 0; args[i] && n < ARRAY_SIZE(argv) - 1; i++)
+        argv[n++] = args[i];
     argv[n] = NULL;
     r = proc_run_io(argv, shim_env, NULL, 0, SHIM_RUNTIME_TIMEOUT_MS, SHIM_RUNTIME_MAX_OUTPUT, &res,
                     err);
     if (r < 0)
-        return crib_wrap(err, "%s events %s", h->name, id);
+        return crib_wrap(err, "%s %s", h->name, args[0]);
     o = res.exit_code == 0 ? json_tokener_parse(res.output) : NULL;
-    if (!o || !json_object_object_get_ex(o, "data", &data)) {
-        r = crib_fail(err, CRIB_INTERNAL, 0, "%s events %s: %.200s", h->name, id,
-                      *res.errout ? res.errout : res.output);
+    if (o && json_object_object_get_ex(o, key, NULL)) {
+        *ret = o;
     } else {
-        ret->cpu_usage_ns = json_u64_at(data, (const char *[]){"cpu", "usage", "total", NULL});
-        ret->mem_usage_bytes =
-            json_u64_at(data, (const char *[]){"memory", "usage", "usage", NULL});
-        ret->pids = json_u64_at(data, (const char *[]){"pids", "current", NULL});
+        json_object_put(o);
+        r = crib_fail(err, res.exit_code ? fail_code : CRIB_INTERNAL, 0, "%s %s %s: %.200s",
+                      h->name, args[0], args[1], *res.errout ? res.errout : res.output);
     }
-    json_object_put(o);
     proc_result_done(&res);
     return r;
+}
+
+int shim_events_stats(const struct oci_handler *h, const char *id, struct shim_stats *ret,
+                      struct crib_err *err)
+{
+    struct json_object *o, *data;
+    int r = runtime_json(h, (const char *[]){"events", "--stats", id, NULL}, "data", CRIB_INTERNAL,
+                         &o, err);
+
+    if (r < 0)
+        return r;
+    json_object_object_get_ex(o, "data", &data);
+    ret->cpu_usage_ns = json_u64_at(data, (const char *[]){"cpu", "usage", "total", NULL});
+    ret->mem_usage_bytes = json_u64_at(data, (const char *[]){"memory", "usage", "usage", NULL});
+    ret->pids = json_u64_at(data, (const char *[]){"pids", "current", NULL});
+    json_object_put(o);
+    return 0;
 }
 
 int shim_state(const struct oci_handler *h, const char *id, char *status, size_t size,
                struct crib_err *err)
 {
-    const char *argv[SHIM_RUNTIME_MAX_ARGS];
-    char bin[PATH_MAX];
-    _cleanup_free_ char *root_arg = NULL;
-    struct proc_result res;
     struct json_object *o, *v;
-    size_t n = 0;
-    int r = shim_runtime_argv(h, bin, sizeof(bin), argv, &n, &root_arg, err);
+    int r = runtime_json(h, (const char *[]){"state", id, NULL}, "status", CRIB_NOT_FOUND, &o, err);
 
     if (r < 0)
         return r;
-    argv[n++] = "state";
-    argv[n++] = id;
-    argv[n] = NULL;
-    r = proc_run_io(argv, shim_env, NULL, 0, SHIM_RUNTIME_TIMEOUT_MS, SHIM_RUNTIME_MAX_OUTPUT, &res,
-                    err);
-    if (r < 0)
-        return r;
-    o = res.exit_code == 0 ? json_tokener_parse(res.output) : NULL;
-    if (o && json_object_object_get_ex(o, "status", &v))
-        snprintf(status, size, "%s", json_object_get_string(v));
-    else
-        r = crib_fail(err, res.exit_code ? CRIB_NOT_FOUND : CRIB_INTERNAL, 0, "%s state %s: %.200s",
-                      h->name, id, res.exit_code ? res.errout : res.output);
+    json_object_object_get_ex(o, "status", &v);
+    snprintf(status, size, "%s", json_object_get_string(v));
     json_object_put(o);
-    proc_result_done(&res);
-    return r;
+    return 0;
 }
 
 int shim_read_exit(const struct shim_paths *paths, const char *id, const char *bundle,

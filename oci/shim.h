@@ -52,6 +52,12 @@ int shim_create(const struct shim_paths *paths, const struct oci_handler *h,
 /* `<runtime> start ID`. Errors: CRIB_STATE, CRIB_INTERNAL with the runtime's message. */
 int shim_start(const struct oci_handler *h, const char *id, int timeout_ms, struct crib_err *err);
 
+/* `<runtime> checkpoint --leave-running` of id into images_dir (CRIU's
+ * images; also its work files). Errors: CRIB_TIMEOUT, CRIB_INTERNAL with
+ * the runtime's message. */
+int shim_checkpoint(const struct oci_handler *h, const char *id, const char *images_dir,
+                    int timeout_ms, struct crib_err *err);
+
 /* `<runtime> kill ID SIG`. Errors: CRIB_INTERNAL with the runtime's message
  * (also when the container is not running). */
 int shim_kill(const struct oci_handler *h, const char *id, int sig, struct crib_err *err);
