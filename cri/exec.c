@@ -175,6 +175,10 @@ static int container_url(struct cri_call *call, const struct stdio_request *s,
     if (r >= 0 && (r = ctr_get(call->rt->containers, t->id, &c, err)) >= 0) {
         if (c->state != CTR_RUNNING)
             r = crib_fail(err, CRIB_STATE, 0, "container %s is not running", t->id);
+        /* Attach joins the container's own stdio: whether its output is one
+         * terminal stream or stdout and stderr is the container's to say. */
+        if (kind == STREAM_ATTACH)
+            req->is_tty = c->tty;
         ctr_record_free(c);
     }
     if (r < 0) {

@@ -438,3 +438,40 @@ def test_crictl_port_forward(env, pod_listener):
     finally:
         p.kill()
         p.wait()
+
+
+def test_tls_streaming_server(make_cribd, api, workdir):
+    """With tlsCert and tlsKey the URLs are https, sessions run over TLS, and
+    a plain-HTTP client gets no upgrade."""
+    pb, pb_grpc = api
+    cert, key = os.path.join(workdir, "stream.crt"), os.path.join(workdir, "stream.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert], check=True,
+                   capture_output=True)
+    d = make_cribd(name="tls", config={"streaming": {"tlsCert": cert, "tlsKey": key}}).start()
+    server = None
+    try:
+        with d.channel() as ch:
+            rt = pb_grpc.RuntimeServiceStub(ch)
+            cfg = pb.PodSandboxConfig(metadata=pb.PodSandboxMetadata(name="p", namespace="d",
+                                                                     uid="tls"))
+            pod = rt.RunPodSandbox(pb.RunPodSandboxRequest(config=cfg)).pod_sandbox_id
+            netns = os.path.join(d.state, "pods", pod, "net")
+            server = subprocess.Popen(["nsenter", "--net=" + netns, "/usr/bin/python3", "-c",
+                                       ECHO_SERVER, "8080"], stdout=subprocess.PIPE)
+            assert server.stdout.readline().strip() == b"ready"
+            url = rt.PortForward(pb.PortForwardRequest(pod_sandbox_id=pod, port=[8080])).url
+            assert url.startswith("https://127.0.0.1:")
+            data, err = port_forward(url, 8080, b"over tls\n")
+            assert data == b"echo:over tls\n" and err == ""
+            # The same server spoken to in plain HTTP: no upgrade, no session.
+            url = rt.PortForward(pb.PortForwardRequest(pod_sandbox_id=pod, port=[8080])).url
+            with pytest.raises((UpgradeRefused, ConnectionError, OSError)):
+                SpdyConn(url.replace("https://", "http://"), ("portforward.k8s.io",))
+            rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod))
+            rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod))
+    finally:
+        if server:
+            server.kill()
+            server.wait()
+        assert d.stop() == 0
