@@ -37,12 +37,23 @@ def end_processes_under(base):
         for cid in out.stdout.split():
             subprocess.run(["runc", "--root", root, "delete", "-f", cid], capture_output=True)
     for root in glob.glob(os.path.join(base, "*", "state", "runsc")):
-        out = subprocess.run(["runsc", "--root", root, "list", "-q"], capture_output=True, text=True)
+        out = subprocess.run(["runsc", "--root", root, "list", "-quiet"], capture_output=True,
+                             text=True)
         for cid in out.stdout.split():
             subprocess.run(["runsc", "--root", root, "kill", cid, "KILL"], capture_output=True)
             subprocess.run(["runsc", "--root", root, "delete", "-force", cid], capture_output=True)
     pidfiles = glob.glob(os.path.join(base, "*", "state", "containers", "*", "conmon.pid"))
+    pidfiles += glob.glob(os.path.join(base, "*", "state", "gvisor", "*", "conmon.pid"))
     pidfiles += glob.glob(os.path.join(base, "*", "state", "pods", "*", "infra"))
+    # crib-runsc's waiters of containers that joined a gVisor sandbox.
+    for path in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(path, "rb") as f:
+                argv = f.read().split(b"\0")
+            if argv[0].endswith(b"crib-runsc") and any(base.encode() in a for a in argv):
+                os.kill(int(path.split("/")[2]), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            pass
     for path in pidfiles:
         try:
             pid = int(open(path).read().split()[0])

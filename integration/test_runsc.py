@@ -347,3 +347,70 @@ def test_port_forward_reaches_a_listener_in_the_sandbox(gv):
     url = e.rt.PortForward(pb.PortForwardRequest(pod_sandbox_id=e.pod, port=[8081])).url
     data, err = port_forward(url, 8081, b"x")
     assert data == b"" and "8081" in err
+
+
+def waiters_of(d):
+    """crib-runsc's waiters whose container's bundle is under this cribd's state dir."""
+    found = []
+    for conmon in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            argv = open(conmon, "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"conmon") and any(d.state.encode() in a for a in argv):
+            pid = conmon.split("/")[2]
+            for child in open("/proc/%s/task/%s/children" % (pid, pid)).read().split():
+                try:
+                    if open("/proc/%s/comm" % child).read().strip() == "crib-runsc-wait":
+                        found.append(int(child))
+                except OSError:
+                    pass
+    return found
+
+
+@pytest.mark.parametrize("step", ["container-create-shim", "container-start"])
+def test_crash_while_making_or_starting_a_container(make_cribd, registry, busybox, api, workdir,
+                                                   step):
+    pb, pb_grpc = api
+    d = make_cribd(cni=False, env={"CRIB_CRASH_AT": step})
+    bridge_conf(d, workdir)
+    registry.write_hosts(d.certs_d)
+    d.start()
+    try:
+        cfg = pb.PodSandboxConfig(metadata=pb.PodSandboxMetadata(name="c", namespace="default", uid="c2"),
+                                  hostname="c", log_directory=os.path.join(workdir, "logs"))
+        ccfg = pb.ContainerConfig(metadata=pb.ContainerMetadata(name="count"), image=pb.ImageSpec(image=busybox),
+                                  command=["sh", "-c", "while true; do echo tick; sleep 0.2; done"],
+                                  log_path="count.log")
+        with d.channel() as ch:
+            rt = pb_grpc.RuntimeServiceStub(ch)
+            pb_grpc.ImageServiceStub(ch).PullImage(pb.PullImageRequest(image=pb.ImageSpec(image=busybox)))
+            pod = rt.RunPodSandbox(pb.RunPodSandboxRequest(config=cfg, runtime_handler="runsc")).pod_sandbox_id
+            with pytest.raises(grpc.RpcError):
+                cid = rt.CreateContainer(pb.CreateContainerRequest(
+                    pod_sandbox_id=pod, config=ccfg, sandbox_config=cfg)).container_id
+                rt.StartContainer(pb.StartContainerRequest(container_id=cid))
+        d.restart_after_crash(step)
+        with d.channel() as ch:
+            rt = pb_grpc.RuntimeServiceStub(ch)
+            ctrs = rt.ListContainers(pb.ListContainersRequest()).containers
+            if step == "container-create-shim":
+                # Made but not recorded: all of it goes, its waiter and conmon too.
+                assert len(ctrs) == 0 and set(runsc_list(d)) == {pod}
+                deadline = time.time() + 5
+                while waiters_of(d) and time.time() < deadline:
+                    time.sleep(0.1)
+                assert waiters_of(d) == []
+            else:
+                # Started: it runs, and its exit is still seen when it is stopped.
+                assert [c.state for c in ctrs] == [pb.CONTAINER_RUNNING]
+                rt.StopContainer(pb.StopContainerRequest(container_id=ctrs[0].id, timeout=5))
+                st = rt.ContainerStatus(pb.ContainerStatusRequest(container_id=ctrs[0].id)).status
+                assert st.state == pb.CONTAINER_EXITED and st.exit_code == 128 + signal.SIGTERM
+                rt.RemoveContainer(pb.RemoveContainerRequest(container_id=ctrs[0].id))
+            rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod))
+            rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod))
+        assert runsc_list(d) == {}
+    finally:
+        d.kill()
+        subprocess.run(["ip", "link", "del", d.bridge], capture_output=True)

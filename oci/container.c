@@ -95,6 +95,8 @@ static int teardown(struct ctr_ctx *ctx, const char *id, struct oci_handler *h,
     for (size_t i = 0; i < ctx->n_handlers && r >= 0; i++)
         if (!h || &ctx->handlers[i] == h)
             r = shim_delete(&ctx->shim, &ctx->handlers[i], id, err);
+    if (r >= 0 && (!h || h->kind == HANDLER_RUNSC))
+        shim_end_waiter(bundle);
     if (r >= 0)
         r = rootfs_unmount(rootfs, err);
     if (r >= 0)
@@ -266,6 +268,10 @@ static void reconcile_started(struct ctr_ctx *ctx, struct ctr_record *c)
     if (containers_set_running(ctx->store, c->id, clock_ns(CLOCK_REALTIME), &err) < 0)
         log_warn("container %s: %s", c->id, err.msg);
     c->state = CTR_RUNNING;
+    /* Under runsc the crash may have come before the waiter was told: it
+     * waits for the container from now on (a second word is harmless). */
+    if (h->kind == HANDLER_RUNSC && proc_signal(&proc, SIGUSR1, &err) < 0)
+        log_warn("container %s: %s", c->id, err.msg);
 }
 
 static int reconcile(struct ctr_ctx *ctx, struct crib_err *err)

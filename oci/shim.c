@@ -321,6 +321,25 @@ int shim_checkpoint(const struct oci_handler *h, const char *id, const char *ima
     return run_runtime(h, args, NULL, 0, timeout_ms, err);
 }
 
+void shim_end_waiter(const char *bundle)
+{
+    _cleanup_free_ char *pidfile = xasprintf("%s/pidfile", bundle), *text = NULL;
+    _cleanup_free_ char *comm_path = NULL, *comm = NULL;
+    struct crib_err ignored;
+    struct proc_identity proc;
+    long pid;
+
+    if (fs_read_file(pidfile, 32, &text, NULL, &ignored) < 0 || (pid = strtol(text, NULL, 10)) <= 0)
+        return;
+    comm_path = xasprintf("/proc/%ld/comm", pid);
+    proc = (struct proc_identity){(pid_t)pid, proc_start_ticks((pid_t)pid, NULL)};
+    if (!proc.start_ticks || fs_read_file(comm_path, 64, &comm, NULL, &ignored) < 0 ||
+        strcmp(comm, "crib-runsc-wait\n") != 0)
+        return;
+    if (proc_signal(&proc, SIGKILL, &ignored) < 0)
+        log_warn("waiter %ld of %s: %s, ignoring", pid, bundle, ignored.msg);
+}
+
 int shim_kill(const struct oci_handler *h, const char *id, int sig, struct crib_err *err)
 {
     char sig_arg[16];

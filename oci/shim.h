@@ -58,6 +58,12 @@ int shim_start(const struct oci_handler *h, const char *id, int timeout_ms, stru
 int shim_checkpoint(const struct oci_handler *h, const char *id, const char *images_dir,
                     int timeout_ms, struct crib_err *err);
 
+/* Ends the waiter (oci/runsc_main.c) of a container in bundle that joined
+ * a gVisor sandbox, found by the pid conmon recorded and its name: after
+ * `runsc delete` it would wait for a start that never comes, and its conmon
+ * with it. Anything else at that pid is left alone. */
+void shim_end_waiter(const char *bundle);
+
 /* `<runtime> kill ID SIG`. Errors: CRIB_INTERNAL with the runtime's message
  * (also when the container is not running). */
 int shim_kill(const struct oci_handler *h, const char *id, int sig, struct crib_err *err);
