@@ -186,14 +186,14 @@ static char *render_metrics(void *rt)
     return cri_metrics_text(rt);
 }
 
-static int start_metrics(const struct crib_config *cfg, struct cri_runtime *rt,
-                         struct metrics_http **ret, struct crib_err *err)
+static int serve_metrics(const struct crib_config *cfg, struct cri_runtime *rt,
+                         struct metrics_http *m, struct crib_err *err)
 {
-    int r = metrics_http_start(cfg->metrics_address, render_metrics, rt, ret, err);
+    int r = metrics_http_serve(m, render_metrics, rt, err);
 
     if (r >= 0)
         log_info("serving cribd's metrics on %s (port %d) at /metrics", cfg->metrics_address,
-                 metrics_http_port(*ret));
+                 metrics_http_port(m));
     return r;
 }
 
@@ -286,10 +286,15 @@ static int serve(const struct crib_config *cfg, const struct cgroup_driver *driv
         ctr_close(rt.containers);
         goto out;
     }
+    /* The metrics address is taken before the CRI socket answers: a bad one
+     * ends the start, never a cribd already serving. */
+    if (*cfg->metrics_address)
+        r = metrics_http_listen(cfg->metrics_address, &metrics, err);
     grpc_init();
-    r = cri_server_start(&opts, &srv, err);
-    if (r >= 0 && *cfg->metrics_address)
-        r = start_metrics(cfg, &rt, &metrics, err);
+    if (r >= 0)
+        r = cri_server_start(&opts, &srv, err);
+    if (r >= 0 && metrics)
+        r = serve_metrics(cfg, &rt, metrics, err);
     if (r >= 0) {
         log_info("cribd %s serving CRI v1 on %s (root %s, state %s)", CRIB_VERSION, cfg->listen,
                  cfg->root_dir, cfg->state_dir);

@@ -29,6 +29,7 @@
 struct metrics_http {
     int listen_fd, stop_fd, port;
     pthread_t thread;
+    bool serving; /* the thread runs */
     metrics_render_fn render;
     void *arg;
 };
@@ -243,27 +244,37 @@ static int listen_on(struct metrics_http *m, const char *address, struct crib_er
     return 0;
 }
 
-int metrics_http_start(const char *address, metrics_render_fn render, void *arg,
-                       struct metrics_http **ret, struct crib_err *err)
+int metrics_http_listen(const char *address, struct metrics_http **ret, struct crib_err *err)
 {
     struct metrics_http *m = xcalloc(1, sizeof(*m));
     int r;
 
-    m->render = render;
-    m->arg = arg;
     m->listen_fd = -1;
     m->stop_fd = eventfd(0, EFD_CLOEXEC);
-    r = listen_on(m, address, err);
-    if (r >= 0 && (r = pthread_create(&m->thread, NULL, loop, m)) != 0)
-        r = crib_fail(err, CRIB_INTERNAL, r, "start the metrics thread");
+    r = m->stop_fd < 0 ? crib_fail(err, CRIB_INTERNAL, errno, "eventfd")
+                       : listen_on(m, address, err);
     if (r < 0) {
         closep(&m->listen_fd);
         closep(&m->stop_fd);
         free(m);
         return r;
     }
-    pthread_setname_np(m->thread, "metrics");
     *ret = m;
+    return 0;
+}
+
+int metrics_http_serve(struct metrics_http *m, metrics_render_fn render, void *arg,
+                       struct crib_err *err)
+{
+    int r;
+
+    m->render = render;
+    m->arg = arg;
+    r = pthread_create(&m->thread, NULL, loop, m);
+    if (r != 0)
+        return crib_fail(err, CRIB_INTERNAL, r, "start the metrics thread");
+    m->serving = true;
+    pthread_setname_np(m->thread, "metrics");
     return 0;
 }
 
@@ -277,7 +288,8 @@ void metrics_http_stop(struct metrics_http *m)
     if (!m)
         return;
     (void)!write(m->stop_fd, &(uint64_t){1}, sizeof(uint64_t));
-    pthread_join(m->thread, NULL);
+    if (m->serving)
+        pthread_join(m->thread, NULL);
     close(m->listen_fd);
     close(m->stop_fd);
     free(m);
