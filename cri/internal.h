@@ -231,6 +231,9 @@ int cri_update_container_resources(struct cri_call *call, const ProtobufCMessage
 int cri_validate_checkpoint(const ProtobufCMessage *req, struct crib_err *err);
 int cri_checkpoint_container(struct cri_call *call, const ProtobufCMessage *req,
                              ProtobufCMessage **ret_resp, struct crib_err *err);
+int cri_validate_checkpoint_pod(const ProtobufCMessage *req, struct crib_err *err);
+int cri_checkpoint_pod(struct cri_call *call, const ProtobufCMessage *req,
+                       ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_reopen_container_log(struct cri_call *call, const ProtobufCMessage *req,
                              ProtobufCMessage **ret_resp, struct crib_err *err);
 int cri_exec_sync(struct cri_call *call, const ProtobufCMessage *req, ProtobufCMessage **ret_resp,

@@ -306,6 +306,13 @@ def test_checkpoint_is_refused_with_the_reason_and_the_container_runs_on(gv):
     assert "gVisor issue 1956" in err.value.details()
     assert not os.path.exists(location)
     assert runsc_list(e.d)[cid] == "running" and runsc_list(e.d)[e.pod] == "running"
+    out = os.path.join(e.workdir, "pod-ckpt")
+    os.makedirs(out)
+    with pytest.raises(grpc.RpcError) as err:
+        e.rt.CheckpointPod(pb.CheckpointPodRequest(pod_sandbox_id=e.pod, output_path=out,
+                                                   container_ids=[cid]), timeout=60)
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "gVisor issue 1956" in err.value.details() and os.listdir(out) == []
     before = len(log_lines(e, "count"))
     time.sleep(0.6)
     assert len(log_lines(e, "count")) > before

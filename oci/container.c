@@ -274,6 +274,46 @@ static void reconcile_started(struct ctr_ctx *ctx, struct ctr_record *c)
         log_warn("container %s: %s", c->id, err.msg);
 }
 
+/* The marker of a container ctr_pause paused. */
+#define CTR_PAUSED_MARKER "paused-for-checkpoint"
+
+int ctr_pause(struct ctr_ctx *ctx, const struct oci_handler *h, const char *id,
+              struct crib_err *err)
+{
+    _cleanup_free_ char *marker = xasprintf("%s/%s/" CTR_PAUSED_MARKER, ctx->bundles_dir, id);
+    int r = fs_write_volatile(marker, "", 0, 0600, err);
+
+    if (r >= 0 && (r = shim_pause(h, id, err)) < 0)
+        unlink(marker);
+    return r;
+}
+
+int ctr_resume_paused(struct ctr_ctx *ctx, const struct oci_handler *h, const char *id,
+                      struct crib_err *err)
+{
+    _cleanup_free_ char *marker = xasprintf("%s/%s/" CTR_PAUSED_MARKER, ctx->bundles_dir, id);
+    int r = shim_resume(h, id, err);
+
+    if (r >= 0)
+        unlink(marker);
+    return r;
+}
+
+/* A container a pod checkpoint paused before cribd died is resumed: the
+ * runtime never returns a frozen pod. */
+static void reconcile_paused(struct ctr_ctx *ctx, const struct ctr_record *c)
+{
+    _cleanup_free_ char *marker = xasprintf("%s/%s/" CTR_PAUSED_MARKER, ctx->bundles_dir, c->id);
+    struct oci_handler *h = find_handler(ctx, c->handler);
+    struct crib_err err;
+
+    if (!h || access(marker, F_OK) < 0)
+        return;
+    log_info("container %s: resuming it after a pod checkpoint cut short", c->id);
+    if (ctr_resume_paused(ctx, h, c->id, &err) < 0)
+        log_warn("container %s: %s", c->id, err.msg);
+}
+
 static int reconcile(struct ctr_ctx *ctx, struct crib_err *err)
 {
     struct ctr_record **list;
@@ -286,6 +326,7 @@ static int reconcile(struct ctr_ctx *ctx, struct crib_err *err)
     remove_unrecorded(ctx, ctx->layers_dir, list, n);
     for (size_t i = 0; i < n && r >= 0; i++) {
         reconcile_started(ctx, list[i]);
+        reconcile_paused(ctx, list[i]);
         r = refresh(ctx, list[i], err);
     }
     list_free(list, n);

@@ -131,6 +131,18 @@ int ctr_create(struct ctr_ctx *ctx, const struct ctr_pod *pod, const char *handl
 int ctr_checkpoint(struct ctr_ctx *ctx, const char *id, const char *location, int64_t timeout_s,
                    struct crib_err *err);
 
+/* A pod checkpoint (the unreleased CRI's CheckpointPod): the n running
+ * containers ids of pod_id, all under one handler, are paused, each is
+ * captured into output_path/NAME.tar as ctr_checkpoint does, output_path/
+ * pod.json says which is which, and all are resumed before it returns,
+ * whatever happened. output_path must be an existing empty dir; on failure
+ * it is left empty. Errors: CRIB_NOT_FOUND, CRIB_INVALID (a container of
+ * another pod or handler, a bad output dir), CRIB_STATE (not running; CRIU
+ * cannot work here; runsc, as for ctr_checkpoint), CRIB_TIMEOUT,
+ * CRIB_INTERNAL. */
+int ctr_checkpoint_pod(struct ctr_ctx *ctx, const char *pod_id, const char *const *ids, size_t n,
+                       const char *output_path, int64_t timeout_s, struct crib_err *err);
+
 /* Container id's usage from its runtime's own accounting, for a handler
  * whose containers the host's cgroups cannot see apart (runsc). Returns 1
  * when handler's containers have cgroups of their own (read those).

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <json-c/json.h>
 
 #include "common/cleanup.h"
 #include "common/clock.h"
@@ -92,10 +94,7 @@ static int checkpoint_runc(struct ctr_ctx *ctx, const struct oci_handler *h,
     _cleanup_free_ char *upper = ctr_upper_dir(ctx, c->id);
     _cleanup_close_ int diff_fd = -1;
     struct ckpt_deleted deleted = {0};
-    int r = criu_check(err);
-
-    if (r >= 0)
-        r = fs_mkdir_p(images, 0700, err);
+    int r = fs_mkdir_p(images, 0700, err);
     if (r >= 0)
         r = shim_checkpoint(h, c->id, images, (int)remaining_ms(deadline_ns), err);
     CRASH_POINT("checkpoint-dumped");
@@ -127,34 +126,201 @@ static int checkpoint_runc(struct ctr_ctx *ctx, const struct oci_handler *h,
     return r;
 }
 
+static int64_t deadline_of(int64_t timeout_s)
+{
+    return clock_ns(CLOCK_MONOTONIC) +
+           (timeout_s > 0 ? timeout_s : CKPT_DEFAULT_TIMEOUT_S) * 1000000000LL;
+}
+
+/* Captures running container c (of handler h, bundle dir bundle) into the
+ * archive at location, through a work dir in its bundle that goes after. */
+static int capture(struct ctr_ctx *ctx, const struct oci_handler *h, const struct ctr_record *c,
+                   const char *bundle, const char *location, int64_t deadline_ns,
+                   struct crib_err *err)
+{
+    _cleanup_free_ char *work = xasprintf("%s/checkpoint.XXXXXX", bundle);
+    struct crib_err undo;
+    int r;
+
+    if (!mkdtemp(work))
+        return crib_fail(err, CRIB_INTERNAL, errno, "make %s", work);
+    r = checkpoint_runc(ctx, h, c, bundle, work, location, deadline_ns, err);
+    if (fs_remove_tree_at(AT_FDCWD, work, &undo) < 0)
+        log_warn("container %s: %s, ignoring", c->id, undo.msg);
+    return r;
+}
+
 int ctr_checkpoint(struct ctr_ctx *ctx, const char *id, const char *location, int64_t timeout_s,
                    struct crib_err *err)
 {
-    int64_t deadline_ns = clock_ns(CLOCK_MONOTONIC) +
-                          (timeout_s > 0 ? timeout_s : CKPT_DEFAULT_TIMEOUT_S) * 1000000000LL;
+    int64_t deadline_ns = deadline_of(timeout_s);
     struct oci_handler *h = NULL;
-    _cleanup_free_ char *bundle = NULL, *work = NULL;
+    _cleanup_free_ char *bundle = NULL;
     struct ctr_record *c = NULL;
-    struct crib_err undo;
     int r = ctr_running(ctx, id, &h, &bundle, err);
 
     if (r >= 0)
         r = ctr_get(ctx, id, &c, err);
     if (r < 0)
         return r;
-    if (h->kind == HANDLER_RUNSC) {
+    if (h->kind == HANDLER_RUNSC)
         r = crib_fail(err, CRIB_STATE, 0, CKPT_RUNSC_LIMIT, id);
-    } else {
-        work = xasprintf("%s/checkpoint.XXXXXX", bundle);
-        if (!mkdtemp(work)) {
-            r = crib_fail(err, CRIB_INTERNAL, errno, "make %s", work);
-            free(TAKE_PTR(work));
-        }
-        if (r >= 0)
-            r = checkpoint_runc(ctx, h, c, bundle, work, location, deadline_ns, err);
-    }
-    if (work && fs_remove_tree_at(AT_FDCWD, work, &undo) < 0)
-        log_warn("container %s: %s, ignoring", id, undo.msg);
+    else
+        r = criu_check(err);
+    if (r >= 0)
+        r = capture(ctx, h, c, bundle, location, deadline_ns, err);
     ctr_record_free(c);
+    return r;
+}
+
+/* One container of a pod checkpoint: what was asked, and what it is. */
+struct pod_member {
+    struct ctr_record *rec;
+    struct oci_handler *h;
+    char *bundle;
+    bool paused;
+};
+
+/* Resumes what was paused; a container that cannot be resumed is logged
+ * (start-up tries again: its marker stays). Returns how many failed. */
+static size_t resume_all(struct ctr_ctx *ctx, struct pod_member *m, size_t n)
+{
+    size_t failed = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct crib_err e;
+
+        if (!m[i].paused)
+            continue;
+        if (ctr_resume_paused(ctx, m[i].h, m[i].rec->id, &e) < 0) {
+            log_warn("container %s: resume after a pod checkpoint: %s", m[i].rec->id, e.msg);
+            failed++;
+        }
+        m[i].paused = false;
+    }
+    return failed;
+}
+
+/* The members' records, checked: each is a running container of pod_id,
+ * all under one handler. */
+static int members_of(struct ctr_ctx *ctx, const char *pod_id, const char *const *ids, size_t n,
+                      struct pod_member *m, struct crib_err *err)
+{
+    int r = 0;
+
+    for (size_t i = 0; i < n && r >= 0; i++) {
+        r = ctr_running(ctx, ids[i], &m[i].h, &m[i].bundle, err);
+        if (r >= 0)
+            r = ctr_get(ctx, ids[i], &m[i].rec, err);
+        if (r >= 0 && strcmp(m[i].rec->pod_id, pod_id) != 0)
+            r = crib_fail(err, CRIB_INVALID, 0, "container %s is not in pod %s", ids[i], pod_id);
+        if (r >= 0 && m[i].h != m[0].h)
+            r = crib_fail(err, CRIB_INVALID, 0, "containers %s and %s run under different handlers",
+                          ids[0], ids[i]);
+    }
+    return r;
+}
+
+/* The empty dir the checkpoint goes to, opened. Errors: CRIB_INVALID. */
+static int open_output(const char *path, struct crib_err *err)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    _cleanup_closedir_ DIR *d = NULL;
+    struct dirent *e;
+
+    if (fd < 0)
+        return crib_fail(err, CRIB_INVALID, errno, "output_path %s", path);
+    d = fdopendir(dup(fd));
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            close(fd);
+            return crib_fail(err, CRIB_INVALID, ENOTEMPTY, "output_path %s is not empty", path);
+        }
+    return fd;
+}
+
+/* Writes pod.json, the checkpoint's index: which archive holds which
+ * container. Written last, so a dir without it is no checkpoint. */
+static int write_index(const char *dir, const char *pod_id, const struct pod_member *m, size_t n,
+                       struct crib_err *err)
+{
+    _cleanup_free_ char *path = xasprintf("%s/pod.json", dir);
+    struct json_object *o = json_object_new_object(), *list = json_object_new_array();
+    const char *text;
+    int r;
+
+    json_object_object_add(o, "version", json_object_new_int(CKPT_CRIB_VERSION));
+    json_object_object_add(o, "podSandboxId", json_object_new_string(pod_id));
+    json_object_object_add(o, "handler", json_object_new_string(handler_kind_name(m[0].h->kind)));
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *c = json_object_new_object();
+        _cleanup_free_ char *archive = xasprintf("%s.tar", m[i].rec->name);
+
+        json_object_object_add(c, "name", json_object_new_string(m[i].rec->name));
+        json_object_object_add(c, "id", json_object_new_string(m[i].rec->id));
+        json_object_object_add(c, "archive", json_object_new_string(archive));
+        json_object_array_add(list, c);
+    }
+    json_object_object_add(o, "containers", list);
+    text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    r = fs_write_atomic(path, text, strlen(text), 0600, err);
+    json_object_put(o);
+    return r;
+}
+
+/* Removes what a failed checkpoint wrote below the output dir. */
+static void remove_written(int dir)
+{
+    _cleanup_closedir_ DIR *d = fdopendir(dup(dir));
+    struct dirent *e;
+
+    while (d && (e = readdir(d))) {
+        struct crib_err ignored;
+
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            (void)fs_remove_tree_at(dir, e->d_name, &ignored);
+    }
+}
+
+int ctr_checkpoint_pod(struct ctr_ctx *ctx, const char *pod_id, const char *const *ids, size_t n,
+                       const char *output_path, int64_t timeout_s, struct crib_err *err)
+{
+    int64_t deadline_ns = deadline_of(timeout_s);
+    struct pod_member *m = xcalloc(n, sizeof(*m));
+    _cleanup_close_ int out = -1;
+    int r = members_of(ctx, pod_id, ids, n, m, err);
+
+    if (r >= 0) {
+        out = open_output(output_path, err);
+        r = out < 0 ? out : 0;
+    }
+    /* Under runsc the sandbox is the unit; this runsc stops it to capture it. */
+    if (r >= 0 && m[0].h->kind == HANDLER_RUNSC)
+        r = crib_fail(err, CRIB_STATE, 0, CKPT_RUNSC_LIMIT, m[0].rec->id);
+    /* One cut for the pod: every container stops before any is captured,
+     * and capturing starts with asking CRIU whether it can. */
+    for (size_t i = 0; i < n && r >= 0; i++) {
+        r = ctr_pause(ctx, m[i].h, m[i].rec->id, err);
+        m[i].paused = r >= 0;
+    }
+    CRASH_POINT("checkpoint-pod-paused");
+    if (r >= 0)
+        r = criu_check(err);
+    for (size_t i = 0; i < n && r >= 0; i++) {
+        _cleanup_free_ char *location = xasprintf("%s/%s.tar", output_path, m[i].rec->name);
+
+        r = capture(ctx, m[i].h, m[i].rec, m[i].bundle, location, deadline_ns, err);
+    }
+    if (r >= 0)
+        r = write_index(output_path, pod_id, m, n, err);
+    if (resume_all(ctx, m, n) > 0 && r >= 0)
+        r = crib_fail(err, CRIB_INTERNAL, 0, "a container of pod %s could not be resumed", pod_id);
+    if (r < 0 && out >= 0)
+        remove_written(out);
+    for (size_t i = 0; i < n; i++) {
+        ctr_record_free(m[i].rec);
+        free(m[i].bundle);
+    }
+    free(m);
     return r;
 }

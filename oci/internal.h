@@ -85,6 +85,16 @@ struct shim_paths;
 int ctr_running(struct ctr_ctx *ctx, const char *id, struct oci_handler **ret_handler,
                 char **ret_bundle, struct crib_err *err);
 
+/* Pauses running container id for a pod checkpoint's cut, with a marker
+ * in its bundle so that start-up resumes it should cribd die first.
+ * Errors: CRIB_INTERNAL with the runtime's message. */
+int ctr_pause(struct ctr_ctx *ctx, const struct oci_handler *h, const char *id,
+              struct crib_err *err);
+
+/* Resumes what ctr_pause paused, and drops the marker. */
+int ctr_resume_paused(struct ctr_ctx *ctx, const struct oci_handler *h, const char *id,
+                      struct crib_err *err);
+
 /* Container id's writable layer (its overlay upper dir); free() it. */
 char *ctr_upper_dir(const struct ctr_ctx *ctx, const char *id);
 

@@ -340,6 +340,18 @@ void shim_end_waiter(const char *bundle)
         log_warn("waiter %ld of %s: %s, ignoring", pid, bundle, ignored.msg);
 }
 
+int shim_pause(const struct oci_handler *h, const char *id, struct crib_err *err)
+{
+    return run_runtime(h, (const char *[]){"pause", id, NULL}, NULL, 0, SHIM_RUNTIME_TIMEOUT_MS,
+                       err);
+}
+
+int shim_resume(const struct oci_handler *h, const char *id, struct crib_err *err)
+{
+    return run_runtime(h, (const char *[]){"resume", id, NULL}, NULL, 0, SHIM_RUNTIME_TIMEOUT_MS,
+                       err);
+}
+
 int shim_kill(const struct oci_handler *h, const char *id, int sig, struct crib_err *err)
 {
     char sig_arg[16];

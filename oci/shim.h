@@ -64,6 +64,11 @@ int shim_checkpoint(const struct oci_handler *h, const char *id, const char *ima
  * with it. Anything else at that pid is left alone. */
 void shim_end_waiter(const char *bundle);
 
+/* `<runtime> pause ID` and `<runtime> resume ID` (the freezer).
+ * Errors: CRIB_INTERNAL with the runtime's message. */
+int shim_pause(const struct oci_handler *h, const char *id, struct crib_err *err);
+int shim_resume(const struct oci_handler *h, const char *id, struct crib_err *err);
+
 /* `<runtime> kill ID SIG`. Errors: CRIB_INTERNAL with the runtime's message
  * (also when the container is not running). */
 int shim_kill(const struct oci_handler *h, const char *id, int sig, struct crib_err *err);
