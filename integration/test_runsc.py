@@ -421,3 +421,17 @@ def test_crash_while_making_or_starting_a_container(make_cribd, registry, busybo
     finally:
         d.kill()
         subprocess.run(["ip", "link", "del", d.bridge], capture_output=True)
+
+
+def test_a_container_with_a_terminal_gets_one(gv):
+    e, pb = gv, gv.pb
+    cfg = pb.ContainerConfig(metadata=pb.ContainerMetadata(name="tty"), image=pb.ImageSpec(image=e.ref),
+                             command=["sh", "-c", "if [ -t 1 ]; then echo TTY; else echo NOTTY; fi; sleep 600"],
+                             log_path="tty.log", tty=True, stdin=True)
+    cid = e.rt.CreateContainer(pb.CreateContainerRequest(pod_sandbox_id=e.pod, config=cfg,
+                                                         sandbox_config=e.pod_cfg)).container_id
+    e.rt.StartContainer(pb.StartContainerRequest(container_id=cid))
+    deadline = time.time() + 10
+    while not log_lines(e, "tty") and time.time() < deadline:
+        time.sleep(0.1)
+    assert [line.strip() for line in log_lines(e, "tty")][:1] == ["TTY"]
