@@ -435,3 +435,19 @@ def test_a_container_with_a_terminal_gets_one(gv):
     while not log_lines(e, "tty") and time.time() < deadline:
         time.sleep(0.1)
     assert [line.strip() for line in log_lines(e, "tty")][:1] == ["TTY"]
+
+
+def test_a_container_that_cannot_start_leaves_nothing_running(gv):
+    e, pb = gv, gv.pb
+    cid = create(e, "bad", "/nonexistent", start=False)
+    waiter = int(open(os.path.join(e.d.state, "containers", cid, "pidfile")).read())
+    with pytest.raises(grpc.RpcError) as err:
+        e.rt.StartContainer(pb.StartContainerRequest(container_id=cid))
+    assert "/nonexistent" in err.value.details()
+    st = status(e, cid)
+    assert (st.state, st.exit_code, st.reason) == (pb.CONTAINER_EXITED, 128, "StartError")
+    assert not os.path.exists("/proc/%d" % waiter) or \
+        open("/proc/%d/stat" % waiter).read().split()[2] == "Z"
+    e.rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid))
+    assert cid not in runsc_list(e.d)
+    assert not os.path.exists(os.path.join(e.d.state, "containers", cid))

@@ -807,6 +807,12 @@ static int do_start(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct
         /* As the peers report it: exited with 128, reason StartError. */
         containers_set_exited(ctx->store, c->id, 128, clock_ns(CLOCK_REALTIME), "StartError",
                               err->msg, &ignored);
+        /* Recorded first: the waiter's end is an exit of its own to conmon. */
+        if (h->kind == HANDLER_RUNSC) {
+            _cleanup_free_ char *bundle = bundle_of(ctx, c->id);
+
+            shim_end_waiter(bundle);
+        }
         return r;
     }
     CRASH_POINT("container-start");

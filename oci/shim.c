@@ -34,6 +34,8 @@
 /* conmon's control FIFO message that makes it reopen the log file. */
 #define SHIM_CTL_REOPEN_LOG "2 0 0\n"
 #define SHIM_REOPEN_TIMEOUT_MS 5000
+/* How long a killed waiter (oci/runsc_main.c), then its conmon, may take to go. */
+#define SHIM_WAITER_GONE_MS 5000
 
 static const char *const shim_env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
                                        "/sbin:/bin",
@@ -321,23 +323,42 @@ int shim_checkpoint(const struct oci_handler *h, const char *id, const char *ima
     return run_runtime(h, args, NULL, 0, timeout_ms, err);
 }
 
-void shim_end_waiter(const char *bundle)
+/* The process whose pid is in file, with its start time (0: none there). */
+static struct proc_identity pid_in(const char *file)
 {
-    _cleanup_free_ char *pidfile = xasprintf("%s/pidfile", bundle), *text = NULL;
-    _cleanup_free_ char *comm_path = NULL, *comm = NULL;
+    _cleanup_free_ char *text = NULL;
     struct crib_err ignored;
-    struct proc_identity proc;
     long pid;
 
-    if (fs_read_file(pidfile, 32, &text, NULL, &ignored) < 0 || (pid = strtol(text, NULL, 10)) <= 0)
+    if (fs_read_file(file, 32, &text, NULL, &ignored) < 0 || (pid = strtol(text, NULL, 10)) <= 0)
+        return (struct proc_identity){0, 0};
+    return (struct proc_identity){(pid_t)pid, proc_start_ticks((pid_t)pid, NULL)};
+}
+
+void shim_end_waiter(const char *bundle)
+{
+    _cleanup_free_ char *pidfile = xasprintf("%s/pidfile", bundle);
+    _cleanup_free_ char *conmon_pidfile = xasprintf("%s/conmon.pid", bundle);
+    _cleanup_free_ char *comm_path = NULL, *comm = NULL;
+    struct proc_identity waiter = pid_in(pidfile), conmon;
+    struct crib_err ignored;
+
+    if (!waiter.start_ticks)
         return;
-    comm_path = xasprintf("/proc/%ld/comm", pid);
-    proc = (struct proc_identity){(pid_t)pid, proc_start_ticks((pid_t)pid, NULL)};
-    if (!proc.start_ticks || fs_read_file(comm_path, 64, &comm, NULL, &ignored) < 0 ||
+    comm_path = xasprintf("/proc/%d/comm", (int)waiter.pid);
+    if (fs_read_file(comm_path, 64, &comm, NULL, &ignored) < 0 ||
         strcmp(comm, "crib-runsc-wait\n") != 0)
         return;
-    if (proc_signal(&proc, SIGKILL, &ignored) < 0)
-        log_warn("waiter %ld of %s: %s, ignoring", pid, bundle, ignored.msg);
+    if (proc_signal(&waiter, SIGKILL, &ignored) < 0 ||
+        proc_wait_gone(&waiter, SHIM_WAITER_GONE_MS, &ignored) != 0) {
+        log_warn("waiter %d of %s did not go, ignoring", (int)waiter.pid, bundle);
+        return;
+    }
+    /* Its conmon then writes its last files in the bundle and exits: the
+     * bundle is removed only after. */
+    conmon = pid_in(conmon_pidfile);
+    if (conmon.start_ticks && proc_wait_gone(&conmon, SHIM_WAITER_GONE_MS, &ignored) != 0)
+        log_warn("conmon %d of %s is still there, ignoring", (int)conmon.pid, bundle);
 }
 
 int shim_pause(const struct oci_handler *h, const char *id, struct crib_err *err)
