@@ -1,5 +1,6 @@
 #include "oci/container.h"
 #include "oci/internal.h"
+#include "oci/ctrctx.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -44,29 +45,7 @@
  * every 10 s or so, and most layers change little between. */
 #define CTR_LAYER_USAGE_MAX_AGE_NS (10 * 1000000000LL)
 
-struct ctr_ctx {
-    struct store *store;
-    struct oci_handler *handlers;
-    size_t n_handlers, default_handler;
-    const struct cgroup_driver *cgroup_driver;
-    char *layers_dir;  /* ROOT/containers: writable layers */
-    char *bundles_dir; /* STATE/containers */
-    struct shim_paths shim;
-    char *exit_dir, *socket_dir, *conmon;
-    struct gvisor_paths gvisor; /* pods' gVisor sandboxes */
-    char *gvisor_dir, *gvisor_exit_dir, *infra;
-    struct keylock locks;
-    struct ctr_view view; /* in step with every commit: view_sync() */
-    struct layer_usage_cache layer_usage;
-    pthread_rwlock_t observer_lock; /* held for reading while the observer runs */
-    ctr_observer_fn observer;
-    void *observer_arg;
-    pthread_t watcher; /* notes exits as conmon records them */
-    int watch_fd, stop_fd;
-    bool watching;
-};
-
-static struct oci_handler *find_handler(struct ctr_ctx *ctx, const char *name)
+struct oci_handler *ctr_find_handler(struct ctr_ctx *ctx, const char *name)
 {
     if (!name || !*name)
         return ctx->n_handlers ? &ctx->handlers[ctx->default_handler] : NULL;
@@ -76,7 +55,7 @@ static struct oci_handler *find_handler(struct ctr_ctx *ctx, const char *name)
     return NULL;
 }
 
-static char *bundle_of(const struct ctr_ctx *ctx, const char *id)
+char *ctr_bundle_of(const struct ctr_ctx *ctx, const char *id)
 {
     return xasprintf("%s/%s", ctx->bundles_dir, id);
 }
@@ -87,7 +66,7 @@ static char *bundle_of(const struct ctr_ctx *ctx, const char *id)
 static int teardown(struct ctr_ctx *ctx, const char *id, struct oci_handler *h,
                     struct crib_err *err)
 {
-    _cleanup_free_ char *bundle = bundle_of(ctx, id);
+    _cleanup_free_ char *bundle = ctr_bundle_of(ctx, id);
     _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", bundle);
     _cleanup_close_ int bundles = -1, layers = -1;
     int r = 0;
@@ -196,7 +175,7 @@ static int refresh(struct ctr_ctx *ctx, struct ctr_record *c, struct crib_err *e
 
     if (c->state != CTR_CREATED && c->state != CTR_RUNNING)
         return 0;
-    bundle = bundle_of(ctx, c->id);
+    bundle = ctr_bundle_of(ctx, c->id);
     r = shim_read_exit(&ctx->shim, c->id, bundle, &ex, err);
     if (r < 0)
         return r;
@@ -257,7 +236,7 @@ static void remove_unrecorded(struct ctr_ctx *ctx, const char *dir, struct ctr_r
 static void reconcile_started(struct ctr_ctx *ctx, struct ctr_record *c)
 {
     struct proc_identity proc = {c->pid, c->start_ticks};
-    struct oci_handler *h = find_handler(ctx, c->handler);
+    struct oci_handler *h = ctr_find_handler(ctx, c->handler);
     char status[32];
     struct crib_err err;
 
@@ -274,46 +253,6 @@ static void reconcile_started(struct ctr_ctx *ctx, struct ctr_record *c)
         log_warn("container %s: %s", c->id, err.msg);
 }
 
-/* The marker of a container ctr_pause paused. */
-#define CTR_PAUSED_MARKER "paused-for-checkpoint"
-
-int ctr_pause(struct ctr_ctx *ctx, const struct oci_handler *h, const char *id,
-              struct crib_err *err)
-{
-    _cleanup_free_ char *marker = xasprintf("%s/%s/" CTR_PAUSED_MARKER, ctx->bundles_dir, id);
-    int r = fs_write_volatile(marker, "", 0, 0600, err);
-
-    if (r >= 0 && (r = shim_pause(h, id, err)) < 0)
-        unlink(marker);
-    return r;
-}
-
-int ctr_resume_paused(struct ctr_ctx *ctx, const struct oci_handler *h, const char *id,
-                      struct crib_err *err)
-{
-    _cleanup_free_ char *marker = xasprintf("%s/%s/" CTR_PAUSED_MARKER, ctx->bundles_dir, id);
-    int r = shim_resume(h, id, err);
-
-    if (r >= 0)
-        unlink(marker);
-    return r;
-}
-
-/* A container a pod checkpoint paused before cribd died is resumed: the
- * runtime never returns a frozen pod. */
-static void reconcile_paused(struct ctr_ctx *ctx, const struct ctr_record *c)
-{
-    _cleanup_free_ char *marker = xasprintf("%s/%s/" CTR_PAUSED_MARKER, ctx->bundles_dir, c->id);
-    struct oci_handler *h = find_handler(ctx, c->handler);
-    struct crib_err err;
-
-    if (!h || access(marker, F_OK) < 0)
-        return;
-    log_info("container %s: resuming it after a pod checkpoint cut short", c->id);
-    if (ctr_resume_paused(ctx, h, c->id, &err) < 0)
-        log_warn("container %s: %s", c->id, err.msg);
-}
-
 static int reconcile(struct ctr_ctx *ctx, struct crib_err *err)
 {
     struct ctr_record **list;
@@ -326,7 +265,7 @@ static int reconcile(struct ctr_ctx *ctx, struct crib_err *err)
     remove_unrecorded(ctx, ctx->layers_dir, list, n);
     for (size_t i = 0; i < n && r >= 0; i++) {
         reconcile_started(ctx, list[i]);
-        reconcile_paused(ctx, list[i]);
+        ctr_checkpoint_reconcile(ctx, list[i]);
         r = refresh(ctx, list[i], err);
     }
     list_free(list, n);
@@ -564,7 +503,7 @@ static int make_container(struct ctr_ctx *ctx, const struct ctr_pod *pod, struct
 {
     _cleanup_free_ char *layer = xasprintf("%s/%s", ctx->layers_dir, id);
     _cleanup_free_ char *upper = xasprintf("%s/upper", layer), *work = xasprintf("%s/work", layer);
-    _cleanup_free_ char *bundle = bundle_of(ctx, id);
+    _cleanup_free_ char *bundle = ctr_bundle_of(ctx, id);
     _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", bundle);
     _cleanup_free_ char *log_path = log_path_of(pod, cfg);
     _cleanup_free_ char *log_dir = NULL;
@@ -651,7 +590,7 @@ int ctr_create(struct ctr_ctx *ctx, const struct ctr_pod *pod, const char *handl
                const struct ctr_image *image, const struct ctr_config *cfg, char **ret_id,
                struct crib_err *err)
 {
-    struct oci_handler *h = find_handler(ctx, handler);
+    struct oci_handler *h = ctr_find_handler(ctx, handler);
     _cleanup_free_ char *holder = NULL;
     struct ctr_pod joined;
     char id[IDS_LEN + 1];
@@ -693,74 +632,6 @@ int ctr_create(struct ctr_ctx *ctx, const struct ctr_pod *pod, const char *handl
     return 0;
 }
 
-int ctr_runtime_stats(struct ctr_ctx *ctx, const char *handler, const char *id,
-                      struct shim_stats *ret, struct crib_err *err)
-{
-    struct oci_handler *h = find_handler(ctx, handler);
-
-    if (!h || h->kind != HANDLER_RUNSC)
-        return 1;
-    return shim_events_stats(h, id, ret, err);
-}
-
-bool ctr_handler_sandboxed(struct ctr_ctx *ctx, const char *handler)
-{
-    struct oci_handler *h = find_handler(ctx, handler);
-
-    return h && h->kind == HANDLER_RUNSC;
-}
-
-int ctr_sandbox_create(struct ctr_ctx *ctx, const char *handler, const struct ctr_pod *pod,
-                       struct crib_err *err)
-{
-    struct oci_handler *h = find_handler(ctx, handler);
-    _cleanup_free_ char *cgroups_path = NULL;
-
-    if (!h)
-        return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "runtime handler '%s' is not configured",
-                         handler);
-    if (h->kind != HANDLER_RUNSC)
-        return 0;
-    if (pod->cgroup_parent && *pod->cgroup_parent)
-        cgroups_path = ctx->cgroup_driver->container_path(pod->cgroup_parent, pod->id);
-    return gvisor_sandbox_create(&ctx->gvisor, h, pod, cgroups_path, err);
-}
-
-int ctr_sandbox_remove(struct ctr_ctx *ctx, const char *handler, const char *pod_id,
-                       struct crib_err *err)
-{
-    struct oci_handler *h = find_handler(ctx, handler);
-
-    if (!h || h->kind != HANDLER_RUNSC)
-        return 0;
-    return gvisor_sandbox_remove(&ctx->gvisor, h, pod_id, err);
-}
-
-bool ctr_sandbox_running(struct ctr_ctx *ctx, const char *handler, const char *pod_id)
-{
-    struct oci_handler *h = find_handler(ctx, handler);
-
-    return !h || h->kind != HANDLER_RUNSC || gvisor_sandbox_running(h, pod_id);
-}
-
-void ctr_sandbox_prune(struct ctr_ctx *ctx, bool (*keep)(const char *pod_id, void *arg), void *arg)
-{
-    _cleanup_closedir_ DIR *dir = opendir(ctx->gvisor_dir);
-    struct dirent *e;
-
-    while (dir && (e = readdir(dir))) {
-        if (e->d_name[0] == '.' || strcmp(e->d_name, "exits") == 0 || keep(e->d_name, arg))
-            continue;
-        for (size_t i = 0; i < ctx->n_handlers; i++) {
-            struct crib_err err;
-
-            if (ctx->handlers[i].kind == HANDLER_RUNSC &&
-                gvisor_sandbox_remove(&ctx->gvisor, &ctx->handlers[i], e->d_name, &err) < 0)
-                log_warn("gVisor sandbox %s without a pod: %s, ignoring", e->d_name, err.msg);
-        }
-    }
-}
-
 /* Runs fn on the record of id with the container's lock held. */
 static int with_container(struct ctr_ctx *ctx, const char *id,
                           int (*fn)(struct ctr_ctx *ctx, struct ctr_record *c, void *arg,
@@ -784,7 +655,7 @@ static int with_container(struct ctr_ctx *ctx, const char *id,
 
 static int do_start(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct crib_err *err)
 {
-    struct oci_handler *h = find_handler(ctx, c->handler);
+    struct oci_handler *h = ctr_find_handler(ctx, c->handler);
     int r;
 
     (void)arg;
@@ -794,7 +665,7 @@ static int do_start(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct
     if (!h)
         return crib_fail(err, CRIB_NOT_FOUND, ENOENT, "runtime handler '%s' is gone", c->handler);
     if (h->kind == HANDLER_RUNSC) {
-        _cleanup_free_ char *bundle = bundle_of(ctx, c->id);
+        _cleanup_free_ char *bundle = ctr_bundle_of(ctx, c->id);
 
         r = shim_start_joined(h, c->id, bundle, &(struct proc_identity){c->pid, c->start_ticks},
                               CTR_SHIM_TIMEOUT_MS, err);
@@ -809,7 +680,7 @@ static int do_start(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct
                               err->msg, &ignored);
         /* Recorded first: the waiter's end is an exit of its own to conmon. */
         if (h->kind == HANDLER_RUNSC) {
-            _cleanup_free_ char *bundle = bundle_of(ctx, c->id);
+            _cleanup_free_ char *bundle = ctr_bundle_of(ctx, c->id);
 
             shim_end_waiter(bundle);
         }
@@ -829,8 +700,8 @@ int ctr_start(struct ctr_ctx *ctx, const char *id, struct crib_err *err)
 static int kill_and_record(struct ctr_ctx *ctx, struct ctr_record *c, struct crib_err *err)
 {
     struct proc_identity proc = {c->pid, c->start_ticks};
-    _cleanup_free_ char *bundle = bundle_of(ctx, c->id);
-    struct oci_handler *h = find_handler(ctx, c->handler);
+    _cleanup_free_ char *bundle = ctr_bundle_of(ctx, c->id);
+    struct oci_handler *h = ctr_find_handler(ctx, c->handler);
     struct shim_exit ex;
     int r = 0;
 
@@ -908,7 +779,7 @@ static int do_stop(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct 
 {
     int64_t timeout_s = *(int64_t *)arg;
     struct proc_identity proc = {c->pid, c->start_ticks};
-    struct oci_handler *h = find_handler(ctx, c->handler);
+    struct oci_handler *h = ctr_find_handler(ctx, c->handler);
     long long timeout_ms = timeout_s > INT_MAX / 1000 ? INT_MAX : timeout_s * 1000;
     int sig = c->stop_signal ? c->stop_signal : SIGTERM, r;
 
@@ -938,7 +809,7 @@ static int do_remove(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struc
     if (c->state != CTR_EXITED)
         r = kill_and_record(ctx, c, err);
     if (r >= 0)
-        r = teardown(ctx, c->id, find_handler(ctx, c->handler), err);
+        r = teardown(ctx, c->id, ctr_find_handler(ctx, c->handler), err);
     CRASH_POINT("container-remove");
     if (r >= 0)
         r = containers_delete(ctx->store, c->id, err);
@@ -1011,20 +882,15 @@ int ctr_running(struct ctr_ctx *ctx, const char *id, struct oci_handler **ret_ha
 
     if (r < 0)
         return r;
-    *ret_handler = find_handler(ctx, c->handler);
+    *ret_handler = ctr_find_handler(ctx, c->handler);
     if (c->state != CTR_RUNNING)
         r = crib_fail(err, CRIB_STATE, 0, "container %s is not running", id);
     else if (!*ret_handler)
         r = crib_fail(err, CRIB_NOT_FOUND, ENOENT, "runtime handler '%s' is gone", c->handler);
     ctr_record_free(c);
     if (r >= 0)
-        *ret_bundle = bundle_of(ctx, id);
+        *ret_bundle = ctr_bundle_of(ctx, id);
     return r;
-}
-
-char *ctr_upper_dir(const struct ctr_ctx *ctx, const char *id)
-{
-    return xasprintf("%s/%s/upper", ctx->layers_dir, id);
 }
 
 const struct shim_paths *ctr_shim_paths(const struct ctr_ctx *ctx)
@@ -1035,7 +901,7 @@ const struct shim_paths *ctr_shim_paths(const struct ctr_ctx *ctx)
 static int do_update(struct ctr_ctx *ctx, struct ctr_record *c, void *arg, struct crib_err *err)
 {
     const struct spec_resources *res = arg;
-    struct oci_handler *h = find_handler(ctx, c->handler);
+    struct oci_handler *h = ctr_find_handler(ctx, c->handler);
     struct json_object *o;
     struct ctr_resources rec;
     int r;
@@ -1068,7 +934,7 @@ int ctr_update_resources(struct ctr_ctx *ctx, const char *id, const struct spec_
 
 int ctr_reopen_log(struct ctr_ctx *ctx, const char *id, struct crib_err *err)
 {
-    _cleanup_free_ char *bundle = bundle_of(ctx, id);
+    _cleanup_free_ char *bundle = ctr_bundle_of(ctx, id);
     struct ctr_record *c;
     int r = ctr_get(ctx, id, &c, err);
 
@@ -1084,35 +950,6 @@ int ctr_reopen_log(struct ctr_ctx *ctx, const char *id, struct crib_err *err)
     return r;
 }
 
-bool ctr_image_in_use(struct ctr_ctx *ctx, const char *image_id)
-{
-    return ctr_view_uses_image(&ctx->view, image_id);
-}
-
-int ctr_usage(struct ctr_ctx *ctx, int64_t *ret_bytes, int64_t *ret_inodes, size_t *ret_n,
-              struct crib_err *err)
-{
-    size_t n;
-    char **ids = ctr_list_ids(ctx, NULL, &n);
-    int64_t bytes = 0, inodes = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        _cleanup_free_ char *upper = xasprintf("%s/%s/upper", ctx->layers_dir, ids[i]);
-        int64_t b = 0, in = 0;
-
-        /* A container removed meanwhile has no upper dir left: nothing to count. */
-        if (rootfs_usage(upper, &b, &in, err) >= 0) {
-            bytes += b;
-            inodes += in;
-        }
-    }
-    strv_free(ids, n);
-    *ret_bytes = bytes;
-    *ret_inodes = inodes;
-    *ret_n = n;
-    return 0;
-}
-
 pid_t ctr_pid(struct ctr_ctx *ctx, const char *id)
 {
     struct ctr_record *c;
@@ -1125,22 +962,4 @@ pid_t ctr_pid(struct ctr_ctx *ctx, const char *id)
         pid = c->pid;
     ctr_record_free(c);
     return pid;
-}
-
-int ctr_layer_usage(struct ctr_ctx *ctx, const char *id, struct layer_usage *ret,
-                    struct crib_err *err)
-{
-    _cleanup_free_ char *upper = xasprintf("%s/%s/upper", ctx->layers_dir, id);
-
-    return layer_usage_get(&ctx->layer_usage, id, upper, ret, err);
-}
-
-const char *ctr_layers_dir(const struct ctr_ctx *ctx)
-{
-    return ctx->layers_dir;
-}
-
-char *ctr_cgroup_dir(const struct ctr_ctx *ctx, const char *cgroup_parent, const char *id)
-{
-    return ctx->cgroup_driver->container_dir(cgroup_parent ? cgroup_parent : "", id);
 }

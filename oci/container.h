@@ -155,7 +155,8 @@ int ctr_runtime_stats(struct ctr_ctx *ctx, const char *handler, const char *id,
 bool ctr_handler_sandboxed(struct ctr_ctx *ctx, const char *handler);
 
 /* Makes and starts pod's sandbox (oci/gvisor.h) when its handler's pods
- * have one; else does nothing. On failure nothing of it is left.
+ * have one and it does not run yet; else does nothing. On failure nothing
+ * of it is left.
  * Errors: CRIB_NOT_FOUND (handler, runsc, crib-infra), CRIB_TIMEOUT,
  * CRIB_INTERNAL with the runtime's message. */
 int ctr_sandbox_create(struct ctr_ctx *ctx, const char *handler, const struct ctr_pod *pod,

@@ -24,6 +24,7 @@
 #include "common/xalloc.h"
 #include "oci/ckptarchive.h"
 #include "oci/ckptdiff.h"
+#include "oci/ctrctx.h"
 
 #define CKPT_CRIU_CHECK_TIMEOUT_MS 30000
 #define CKPT_CRIU_MAX_OUTPUT 16384
@@ -74,6 +75,46 @@ static int criu_check(struct crib_err *err)
                       criu_reason(res.output));
     proc_result_done(&res);
     return r;
+}
+
+/* The marker of a container ctr_pause paused. */
+#define CTR_PAUSED_MARKER "paused-for-checkpoint"
+
+int ctr_pause(struct ctr_ctx *ctx, const struct oci_handler *h, const char *id,
+              struct crib_err *err)
+{
+    _cleanup_free_ char *marker = xasprintf("%s/%s/" CTR_PAUSED_MARKER, ctx->bundles_dir, id);
+    int r = fs_write_volatile(marker, "", 0, 0600, err);
+
+    if (r >= 0 && (r = shim_pause(h, id, err)) < 0)
+        unlink(marker);
+    return r;
+}
+
+int ctr_resume_paused(struct ctr_ctx *ctx, const struct oci_handler *h, const char *id,
+                      struct crib_err *err)
+{
+    _cleanup_free_ char *marker = xasprintf("%s/%s/" CTR_PAUSED_MARKER, ctx->bundles_dir, id);
+    int r = shim_resume(h, id, err);
+
+    if (r >= 0)
+        unlink(marker);
+    return r;
+}
+
+/* A container a pod checkpoint paused before cribd died is resumed: the
+ * runtime never returns a frozen pod. */
+void ctr_checkpoint_reconcile(struct ctr_ctx *ctx, const struct ctr_record *c)
+{
+    _cleanup_free_ char *marker = xasprintf("%s/%s/" CTR_PAUSED_MARKER, ctx->bundles_dir, c->id);
+    struct oci_handler *h = ctr_find_handler(ctx, c->handler);
+    struct crib_err err;
+
+    if (!h || access(marker, F_OK) < 0)
+        return;
+    log_info("container %s: resuming it after a pod checkpoint cut short", c->id);
+    if (ctr_resume_paused(ctx, h, c->id, &err) < 0)
+        log_warn("container %s: %s", c->id, err.msg);
 }
 
 static int64_t remaining_ms(int64_t deadline_ns)

@@ -78,6 +78,7 @@ const char **shim_exec_argv(const struct oci_handler *h, const char *id, const c
 void shim_exec_kill(void *pidfile);
 
 struct ctr_ctx;
+struct ctr_record;
 struct shim_paths;
 
 /* Container id's handler and bundle dir (*ret_bundle: free() it) when it
@@ -94,6 +95,10 @@ int ctr_pause(struct ctr_ctx *ctx, const struct oci_handler *h, const char *id,
 /* Resumes what ctr_pause paused, and drops the marker. */
 int ctr_resume_paused(struct ctr_ctx *ctx, const struct oci_handler *h, const char *id,
                       struct crib_err *err);
+
+/* At start-up: resumes container c if a pod checkpoint paused it and cribd
+ * died before resuming it (the runtime never leaves a frozen pod). */
+void ctr_checkpoint_reconcile(struct ctr_ctx *ctx, const struct ctr_record *c);
 
 /* Container id's writable layer (its overlay upper dir); free() it. */
 char *ctr_upper_dir(const struct ctr_ctx *ctx, const char *id);
